@@ -1,0 +1,1 @@
+"""The portable interpreter backend (entry point `interp`)."""
