@@ -1,0 +1,98 @@
+"""`Engine`: resolves a Config into settings, one plugin manager and one backend."""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from typing import Any
+
+import msgspec
+
+from wasmcore._config import Config, Settings
+from wasmcore._logging import get_logger
+from wasmcore._plugins import PluginManager
+from wasmcore.errors import ConfigError
+
+log = get_logger("wasmcore.engine")
+
+
+class Engine:
+    """A compilation environment. Owns its plugin manager (no global state) and the epoch
+    counter. `Engine(config)`; the config is frozen into the engine at creation."""
+
+    def __init__(self, config: Config | None = None, *, plugins: PluginManager | None = None):
+        if config is not None and not isinstance(config, Config):
+            raise TypeError("expected a Config")
+        self._settings: Settings = (config or Config()).settings()
+        self.plugins = plugins if plugins is not None else PluginManager()
+        backends = self.plugins.backends()
+        if self._settings.backend not in backends:
+            installed = ", ".join(backends) or "none"
+            skipped = "".join(f"; {s.name} skipped ({s.reason})" for s in self.plugins.skipped)
+            raise ConfigError(f"unknown backend {self._settings.backend!r}; installed backends: "
+                              f"{installed}{skipped}")
+        for option in ("consume_fuel", "epoch_interruption"):
+            # Accepting these without enforcing them would let a guest run unbounded.
+            if getattr(self._settings, option):
+                raise ConfigError(f"{option} is not supported by backend "
+                                  f"{self._settings.backend!r} yet")
+        self._plugin_settings = self._resolve_plugin_settings()
+        self._epoch = 0
+        self._epoch_lock = threading.Lock()
+        self._closed = False
+        self.plugins.engine_created(self)
+        self._finalizer = weakref.finalize(self, _close_quietly, self.plugins, weakref.ref(self))
+        log.debug("engine.created", backend=self._settings.backend)
+
+    def _resolve_plugin_settings(self) -> dict[str, Any]:
+        schemas = self.plugins.register_settings()
+        resolved: dict[str, Any] = {}
+        for namespace, values in self._settings.plugins.items():
+            schema = schemas.get(namespace)
+            if schema is None:
+                raise ConfigError(f"unknown settings namespace {namespace!r}; known: "
+                                  f"{', '.join(sorted(schemas)) or 'none'}")
+            try:
+                resolved[namespace] = msgspec.convert(values, schema, strict=False)
+            except msgspec.ValidationError as error:
+                raise ConfigError(f"bad setting in [{namespace}]: {error}") from None
+        for namespace, schema in schemas.items():
+            if namespace not in resolved:
+                resolved[namespace] = schema()
+        return resolved
+
+    @property
+    def config(self) -> Settings:
+        """The resolved settings (read-only by convention)."""
+        return self._settings
+
+    def plugin_settings(self, namespace: str) -> Any:
+        try:
+            return self._plugin_settings[namespace]
+        except KeyError:
+            raise ConfigError(f"no plugin registered settings namespace {namespace!r}") from None
+
+    # --- epochs -----------------------------------------------------------------------------
+    def increment_epoch(self) -> None:
+        """Advance the epoch; safe from another thread or a signal handler."""
+        self._epoch += 1  # a single attribute store is atomic under the GIL
+
+    @property
+    def epoch(self) -> int:
+        return self._epoch
+
+    def is_pulley(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._finalizer.detach()
+            self.plugins.engine_closed(self)
+
+
+def _close_quietly(plugins: PluginManager, engine_ref) -> None:
+    engine = engine_ref()
+    if engine is not None and not engine._closed:
+        engine._closed = True
+        plugins.engine_closed(engine)

@@ -1,0 +1,148 @@
+"""`Func` and `Caller` (wasmtime-py's): calling wasm from Python and Python from wasm."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from wasmcore._types import FuncType
+from wasmcore.errors import Trap, TrapCode
+from wasmcore.plugin import HostFunction
+from wasmcore.runtime import FuncInstance
+from wasmcore.runtime.values import from_python, to_python
+
+
+def _store_of(storelike: Any):
+    store = getattr(storelike, "_store_ref", None)  # a Caller
+    return store if store is not None else storelike
+
+
+class Func:
+    """A function: `Func(store, ty, callable, access_caller=False)` defines a host function;
+    exports of instances are Funcs too. Call it as `func(store, *args)`: arguments are plain
+    Python values (or `Val`s); the result is None, one value, or a list."""
+
+    __slots__ = ("_func_instance",)
+
+    def __init__(self, store: Any, ty: FuncType, func: Callable, access_caller: bool = False):
+        if not isinstance(ty, FuncType):
+            raise TypeError("expected a FuncType")
+        if not callable(func):
+            raise TypeError("expected a callable")
+        host = HostFunction(ty._type, func, access_caller, "python",
+                            getattr(func, "__name__", ""))
+        self._func_instance = host_func_instance(_store_of(store), host)
+
+    @classmethod
+    def _from_instance(cls, instance: FuncInstance) -> "Func":
+        self = cls.__new__(cls)
+        self._func_instance = instance
+        return self
+
+    def type(self, store: Any = None) -> FuncType:
+        return FuncType._from(self._func_instance.type)
+
+    def __call__(self, store: Any, *args: Any) -> Any:
+        fi = self._func_instance
+        func_type = fi.type
+        params = func_type.params
+        if len(args) != len(params):
+            raise TypeError(f"wrong number of arguments: expected {len(params)}, got {len(args)}")
+        store = _store_of(store)
+        bits = [from_python(t, a, store) for t, a in zip(params, args)]
+        try:
+            results = fi.invoke(*bits)
+        except RecursionError:
+            raise Trap(TrapCode.STACK_OVERFLOW) from None
+        result_types = func_type.results
+        if not result_types:
+            return None
+        if len(result_types) == 1:
+            return to_python(result_types[0], results[0], store)
+        return [to_python(t, r, store) for t, r in zip(result_types, results)]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Func) and other._func_instance is self._func_instance
+
+    def __hash__(self) -> int:
+        return id(self._func_instance)
+
+
+class Caller:
+    """What a host function defined with `access_caller=True` receives first: the calling
+    instance's exports (`caller["memory"]`, `caller.get("memory")`) and its store."""
+
+    __slots__ = ("_store_ref", "instance")
+
+    def __init__(self, store: Any, instance: Any):
+        self._store_ref = store
+        self.instance = instance  # the calling ModuleInstance (None if called from the host)
+
+    @property
+    def store(self) -> Any:
+        return self._store_ref
+
+    @property
+    def data(self) -> Any:
+        return self._store_ref.data
+
+    def get(self, name: str) -> Any:
+        if self.instance is None:
+            return None
+        runtime_object = self.instance.exports.get(name)
+        if runtime_object is None:
+            return None
+        from wasmcore._instance import wrap_extern
+
+        return wrap_extern(runtime_object)
+
+    def __getitem__(self, name: str) -> Any:
+        item = self.get(name)
+        if item is None:
+            raise KeyError(name)
+        return item
+
+
+def host_func_instance(store: Any, host: HostFunction) -> FuncInstance:
+    """A FuncInstance for a host function, with the generic bits-convention `invoke`
+    (backends specialise calls from their own code through `wasmcore_host_call`)."""
+    fi = FuncInstance(host.type, host=host, name=host.name)
+    fi.invoke = _generic_invoke(store, host, None)
+    return fi
+
+
+def _generic_invoke(store: Any, host: HostFunction, instance: Any) -> Callable[..., tuple]:
+    func_type = host.type
+    params, results = func_type.params, func_type.results
+    function = host.callable
+    bits_convention = host.convention == "bits"
+
+    def invoke(*args: Any) -> tuple:
+        if bits_convention:
+            values = args
+        else:
+            values = [to_python(t, a, store) for t, a in zip(params, args)]
+        if host.access_caller:
+            out = function(Caller(store, instance), *values)
+        else:
+            out = function(*values)
+        return convert_host_results(results, out, store, bits_convention)
+
+    return invoke
+
+
+def convert_host_results(results: tuple, out: Any, store: Any, bits_convention: bool) -> tuple:
+    if not results:
+        if out is not None:
+            raise TypeError("host function returned a value but its type has no results")
+        return ()
+    if len(results) == 1:
+        if isinstance(out, (list, tuple)):
+            if len(out) != 1:
+                raise TypeError(f"host function returned {len(out)} values, expected 1")
+            out = out[0]
+        out = (out,)
+    elif not isinstance(out, (list, tuple)) or len(out) != len(results):
+        raise TypeError(f"host function must return {len(results)} values")
+    if bits_convention:
+        return tuple(out)
+    return tuple(from_python(t, v, store) for t, v in zip(results, out))

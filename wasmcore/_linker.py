@@ -1,0 +1,111 @@
+"""`Linker`: resolves imports by module and field name (wasmtime-py's `Linker`)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from wasmcore._engine import Engine
+from wasmcore._func import Func, host_func_instance
+from wasmcore._instance import Instance, unwrap_extern, wrap_extern
+from wasmcore._module import Module
+from wasmcore._types import FuncType
+from wasmcore.errors import LinkError, WasmcoreError
+from wasmcore.plugin import HostFunction
+from wasmcore.syntax.types import ExternKind
+
+_KIND_NAMES = {ExternKind.FUNC: "function", ExternKind.TABLE: "table",
+               ExternKind.MEMORY: "memory", ExternKind.GLOBAL: "global"}
+
+
+class Linker:
+    def __init__(self, engine: Engine):
+        if not isinstance(engine, Engine):
+            raise TypeError("expected an Engine")
+        self.engine = engine
+        self.allow_shadowing = False
+        # (module, name) -> a runtime object, or a HostFunction instantiated per store.
+        self._items: dict[tuple[str, str], Any] = {}
+        self._per_store: dict[tuple[int, str, str], Any] = {}
+
+    def _insert(self, module: str, name: str, item: Any) -> None:
+        key = (module, name)
+        if key in self._items and not self.allow_shadowing:
+            raise WasmcoreError(f"import of `{module}::{name}` defined twice")
+        self._items[key] = item
+
+    def define(self, store: Any, module: str, name: str, item: Any) -> None:
+        self._insert(module, name, unwrap_extern(item))
+
+    def define_func(self, module: str, name: str, ty: FuncType, func: Callable,
+                    access_caller: bool = False) -> None:
+        if not isinstance(ty, FuncType):
+            raise TypeError("expected a FuncType")
+        self._insert(module, name, HostFunction(ty._type, func, access_caller, "python", name))
+
+    def define_host_function(self, module: str, name: str, host: HostFunction) -> None:
+        self._insert(module, name, host)
+
+    def define_instance(self, store: Any, name: str, instance: Instance) -> None:
+        for export_name, runtime_object in instance._instance.exports.items():
+            self._insert(name, export_name, runtime_object)
+
+    def define_module(self, store: Any, name: str, module: Module) -> None:
+        instance = self.instantiate(store, module)
+        self.define_instance(store, name, instance)
+
+    def define_host_module(self, name: str) -> None:
+        """Define every function of a plugin's host module (see wasmcore_register_host_modules)."""
+        modules = self.engine.plugins.host_modules()
+        if name not in modules:
+            raise WasmcoreError(f"no plugin provides host module {name!r}; available: "
+                                f"{', '.join(sorted(modules)) or 'none'}")
+        for field, host in modules[name].functions().items():
+            self._insert(name, field, host)
+
+    def define_wasi(self) -> None:
+        """Define WASI (every host module of kind "wasi"); configure it per store with
+        `store.set_wasi(WasiConfig())`."""
+        modules = [m for m in self.engine.plugins.host_modules().values() if m.kind == "wasi"]
+        if not modules:
+            raise WasmcoreError("no WASI plugin is installed (or it was disabled)")
+        for module in modules:
+            for field, host in module.functions().items():
+                self._insert(module.name, field, host)
+
+    def _resolve(self, store: Any, module: str, name: str) -> Any:
+        item = self._items.get((module, name))
+        if isinstance(item, HostFunction):
+            key = (id(store), module, name)
+            cached = self._per_store.get(key)
+            if cached is None or cached[0] is not store:
+                cached = (store, host_func_instance(store, item))
+                self._per_store[key] = cached
+            return cached[1]
+        return item
+
+    def instantiate(self, store: Any, module: Module) -> Instance:
+        store = getattr(store, "_store_ref", store)
+        externs = []
+        for imp in module._module.imports:
+            item = self._resolve(store, imp.module, imp.name)
+            if item is None:
+                raise LinkError(f"unknown import: `{imp.module}::{imp.name}` has not been "
+                                f"defined (expected a {_KIND_NAMES[imp.kind]})")
+            externs.append(item)
+        from wasmcore._instantiate import instantiate
+
+        return Instance._from_instance(instantiate(store, module, externs))
+
+    def get(self, store: Any, module: str, name: str) -> Any:
+        item = self._resolve(getattr(store, "_store_ref", store), module, name)
+        if item is None:
+            raise WasmcoreError(f"`{module}::{name}` is not defined in this linker")
+        return wrap_extern(item)
+
+    def get_default(self, store: Any, name: str) -> Func:
+        item = self._resolve(getattr(store, "_store_ref", store), name, "")
+        if item is None:
+            item = self._resolve(getattr(store, "_store_ref", store), name, "_start")
+        if item is None:
+            raise WasmcoreError(f"no default function defined for module {name!r}")
+        return wrap_extern(item)

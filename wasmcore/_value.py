@@ -1,0 +1,67 @@
+"""`Val`: a typed wasm value, as wasmtime-py spells it (`Val.i32(1)`, `val.value`, `val.type`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wasmcore._types import ValType
+
+
+class Val:
+    _wasm_val = True
+    __slots__ = ("_type", "_value")
+
+    def __init__(self, type: ValType, value: Any):
+        self._type = type
+        self._value = value
+
+    @classmethod
+    def i32(cls, value: int) -> "Val":
+        return cls(ValType.i32(), _wrap_signed(value, 32))
+
+    @classmethod
+    def i64(cls, value: int) -> "Val":
+        return cls(ValType.i64(), _wrap_signed(value, 64))
+
+    @classmethod
+    def f32(cls, value: float) -> "Val":
+        return cls(ValType.f32(), float(value))
+
+    @classmethod
+    def f64(cls, value: float) -> "Val":
+        return cls(ValType.f64(), float(value))
+
+    @classmethod
+    def v128(cls, value: int) -> "Val":
+        return cls(ValType.v128(), int(value) & ((1 << 128) - 1))
+
+    @classmethod
+    def funcref(cls, func: Any) -> "Val":
+        return cls(ValType.funcref(), func)
+
+    @classmethod
+    def externref(cls, value: Any) -> "Val":
+        return cls(ValType.externref(), value)
+
+    @property
+    def type(self) -> ValType:
+        return self._type
+
+    @property
+    def value(self) -> Any:
+        return self._value
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Val):
+            return self._type == other._type and self._value == other._value
+        return self._value == other
+
+    def __repr__(self) -> str:
+        return f"Val.{self._type}({self._value!r})"
+
+
+def _wrap_signed(value: int, bits: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected an int, got {type(value).__name__}")
+    value &= (1 << bits) - 1
+    return value - (1 << bits) if value >> (bits - 1) else value

@@ -1,0 +1,161 @@
+"""Every hook specification, grouped by the life-cycle phase it belongs to.
+
+Hooks fire only at phase boundaries (an engine is created, a module is decoded / validated /
+compiled, an instance is allocated / instantiated, a host function is linked), never once per
+wasm instruction or per call. They are always called with keyword arguments; an
+implementation may accept fewer arguments than the spec names, so specs can grow.
+docs/plugins.md explains them with a worked third-party plugin.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+from wasmcore.plugin import hookspec
+
+if TYPE_CHECKING:
+    from wasmcore._engine import Engine
+    from wasmcore._store import Store
+    from wasmcore.plugin import Allocation, CompiledModule, HostFunction
+    from wasmcore.runtime import FuncInstance, ModuleInstance
+    from wasmcore.syntax.types import DecodedModule
+
+
+# --- registration (once per Engine, while its plugin manager is set up) -------------------
+
+@hookspec
+def wasmcore_register_settings(register: Callable[[str, type], None]) -> None:
+    """Declare this plugin's settings schema.
+
+    Called once per Engine, before the engine reads `Config`. Call
+    `register(namespace, StructType)` with a `msgspec.Struct` type whose fields (all with
+    defaults) are the plugin's options; `config.set("<namespace>.<field>", value)` and the
+    `[<namespace>]` table of a TOML config file are converted into that Struct (unknown keys and
+    bad values raise `ConfigError` naming them). The engine exposes the result as
+    `engine.plugin_settings(namespace)`. All implementations run. Implemented by any plugin
+    with options (jit_llvm, wasi, profilers).
+    """
+
+
+@hookspec
+def wasmcore_register_host_modules(register: Callable[["Any"], None]) -> None:
+    """Offer host modules (groups of host functions) to linkers.
+
+    Called once per Engine. Call `register(host_module)` with objects following
+    `wasmcore.plugin.HostModule`. `Linker.define_wasi()` defines every module of kind "wasi";
+    `Linker.define_host_module(name)` defines one by name. All implementations run.
+    Implemented by the WASI plugins.
+    """
+
+
+# --- engine life cycle ----------------------------------------------------------------------
+
+@hookspec
+def wasmcore_engine_created(engine: "Engine") -> None:
+    """The engine is configured and ready. Called once per Engine, after settings are resolved.
+    All implementations run. Profilers open their output here (perf map, JitDump)."""
+
+
+@hookspec
+def wasmcore_engine_closed(engine: "Engine") -> None:
+    """The engine is being closed (`engine.close()`, or interpreter exit). Called at most once
+    per Engine. All implementations run. Profilers flush and close their output here."""
+
+
+# --- reading a module -----------------------------------------------------------------------
+
+@hookspec(firstresult=True)
+def wasmcore_decode(engine: "Engine", data: bytes | str) -> "DecodedModule | None":
+    """Turn module bytes (or WAT text) into a `DecodedModule`.
+
+    Called once per `Module(...)` creation. firstresult: the first non-None answer wins; return
+    None for input you do not recognise. Raise `DecodeError` for input you recognise but that
+    is malformed. The core's text decoder and binary decoder are `trylast` builtins, so a
+    plugin may claim other formats (e.g. a component binary) ahead of them.
+    """
+
+
+@hookspec
+def wasmcore_validate(engine: "Engine", module: "DecodedModule") -> None:
+    """Check a decoded module; raise `ValidationError` to reject it.
+
+    Called once per module, after decoding and before compiling. All implementations run; the
+    core validator (spec "Validation") is essential and cannot be blocked. Plugins add
+    policy checks here (e.g. the pooling allocator rejects modules over its limits).
+    """
+
+
+# --- compiling ------------------------------------------------------------------------------
+
+@hookspec(firstresult=True)
+def wasmcore_compile(engine: "Engine", module: "DecodedModule") -> "CompiledModule | None":
+    """Compile a validated module for execution.
+
+    Called once per module (the result is shared by all its instances and may be cached).
+    firstresult: a backend returns None unless `engine.config.backend` is its entry-point
+    name. Implemented by backends (interp, llvm). Wrap it (`wrapper=True`) to observe
+    compilation: profilers read `compiled.code_regions()` from the result.
+    """
+
+
+@hookspec(firstresult=True)
+def wasmcore_serialize(engine: "Engine", compiled: "CompiledModule") -> bytes | None:
+    """Encode a compiled module as an AOT artifact payload (`Module.serialize()`).
+
+    Called once per `serialize()`. firstresult: the backend that compiled it answers (others
+    return None). The core wraps the payload in the artifact header (see docs/artifacts.md).
+    """
+
+
+@hookspec(firstresult=True)
+def wasmcore_deserialize(engine: "Engine", module: "DecodedModule", backend: str,
+                         payload: bytes) -> "CompiledModule | None":
+    """Rebuild a compiled module from an artifact payload written by `wasmcore_serialize`.
+
+    Called once per `Module.deserialize()`, after the core has checked the header (format and
+    wasmcore version, backend, target, config fingerprint). firstresult: the backend named
+    `backend` answers.
+    """
+
+
+# --- instantiating --------------------------------------------------------------------------
+
+@hookspec(firstresult=True)
+def wasmcore_allocate(engine: "Engine", store: "Store",
+                      module: "DecodedModule") -> "Allocation | None":
+    """Provide the memories and tables a new instance defines.
+
+    Called once per instantiation, before the instance's functions are built. firstresult.
+    The core's on-demand allocator is a `trylast` builtin; the pooling allocator answers when
+    `engine.config.allocation_strategy == "pooling"`. Raise `Trap` or `WasmcoreError` when the
+    allocation is refused (a store limit, a full pool).
+    """
+
+
+@hookspec(firstresult=True)
+def wasmcore_instantiate(store: "Store", compiled: "CompiledModule",
+                         instance: "ModuleInstance") -> Any:
+    """Bind a compiled module's functions to a new instance's state.
+
+    Called once per instantiation, after imports are resolved and memories/tables allocated,
+    with `instance.funcs` holding a `FuncInstance` for every function (imports first; the
+    defined ones not yet callable) and `instance.globals` initialized. The backend makes each
+    defined FuncInstance callable (sets `invoke`, and `native`/`backend` for its fast path)
+    and returns its per-instance handle (anything but None), kept as `instance.handle`.
+    The core then runs element and data segments and the start function.
+    firstresult: the backend that compiled `compiled` (`compiled.backend`) answers.
+    """
+
+
+@hookspec(firstresult=True)
+def wasmcore_host_call(store: "Store", func: "FuncInstance", host: "HostFunction",
+                       backend: str) -> Callable | None:
+    """Adapt one imported host function for calls from a backend's code.
+
+    Called by a backend once per imported host function when it instantiates a module (link
+    time), never per call. Return the callable the backend will call, in that backend's own
+    calling convention. firstresult: the backend named `backend` answers for the functions it
+    can specialise; the core's `trylast` builtin returns the generic bits-convention
+    `invoke(*args) -> tuple`. Wrap it to trace host calls: the wrapper costs nothing when it
+    is not installed.
+    """
