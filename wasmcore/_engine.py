@@ -52,6 +52,10 @@ class Engine:
             if schema is None:
                 raise ConfigError(f"unknown settings namespace {namespace!r}; known: "
                                   f"{', '.join(sorted(schemas)) or 'none'}")
+            unknown = sorted(set(values) - set(getattr(schema, "__struct_fields__", values)))
+            if unknown:
+                raise ConfigError(f"unknown setting {namespace}.{unknown[0]}; known: "
+                                  f"{', '.join(getattr(schema, '__struct_fields__', ()))}")
             try:
                 resolved[namespace] = msgspec.convert(values, schema, strict=False)
             except msgspec.ValidationError as error:

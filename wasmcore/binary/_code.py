@@ -351,116 +351,112 @@ def decode_expression(data: bytes, pos: int, tables: CodeTables) -> tuple[tuple,
     pairs = _U32_PAIRS
     blocks = _BLOCKS
     code: list = []
-    append = code.append
     control: list = []  # per open block: True for an `if` that has not seen `else`
-    push = control.append
-    pop = control.pop
     uses_data = False
     # Iterating over the bytes is much faster than indexing them: the hot loop reads through
     # `it`, and only rare forms fall back to position-based readers (`_at`).
     it = iter(data)
     it.__setstate__(pos)
-    nx = it.__next__
     try:
         for op in it:
             kind = kinds[op]
             if kind == 1:  # K_U32, and i32.const / i64.const (K_I32, K_I64)
-                value = nx()
+                value = next(it)
                 if value < 0x80:
-                    append(pairs[op][value])
+                    code.append(pairs[op][value])
                 elif op == 0x41:
-                    high = nx()
+                    high = next(it)
                     if high < 0x80:  # two-byte form, inline
                         value = (value & 0x7F) | high << 7
                         if high & 0x40:
                             value -= 0x4000
-                        append((op, value))
+                        code.append((op, value))
                     else:
-                        append((op, _more_s32(it, value, data, high)))
+                        code.append((op, _more_s32(it, value, data, high)))
                 elif op == 0x42:
-                    append((op, _at(it, data, 1, lambda d, p: read_signed(d, p, 64))[0]))
+                    code.append((op, _at(it, data, 1, lambda d, p: read_signed(d, p, 64))[0]))
                 else:
-                    high = nx()
+                    high = next(it)
                     if high < 0x80:  # two-byte form, inline
-                        append((op, (value & 0x7F) | high << 7))
+                        code.append((op, (value & 0x7F) | high << 7))
                     else:
-                        append((op, _more_u32(it, value, data, high)))
+                        code.append((op, _more_u32(it, value, data, high)))
             elif kind == 2:  # K_NONE
-                append(singles[op])
+                code.append(singles[op])
             elif kind == 4:  # K_MEMARG
-                align = nx()
+                align = next(it)
                 if align < 0x20:
-                    offset = nx()
+                    offset = next(it)
                     if offset >= 0x80:
                         if tables.memory64:
                             offset = _at(it, data, 1,
                                          lambda d, p: read_unsigned(d, p, 64))[0]
                         else:
                             offset = _more_u32(it, offset, data)
-                    append((op, align, offset, 0))
+                    code.append((op, align, offset, 0))
                 else:
                     align, offset, memory, _ = _at(
                         it, data, 1, lambda d, p: read_memarg(d, p, tables))
-                    append((op, align, offset, memory))
+                    code.append((op, align, offset, memory))
             elif kind == 5:  # K_END
-                append(END)
+                code.append(END)
                 if control:
-                    pop()
+                    control.pop()
                 else:
                     break
             elif kind == 6:  # K_BLOCK
-                block = blocks[op][nx()]
+                block = blocks[op][next(it)]
                 if block is None:
                     block = _at(it, data, 1, lambda d, p: _block(op, d, p))[0]
-                push(op == 0x04)
-                append(block)
+                control.append(op == 0x04)
+                code.append(block)
             elif kind == 7:  # K_ELSE
                 if control and control[-1]:
                     control[-1] = False
-                    append(ELSE)
+                    code.append(ELSE)
                 else:
                     # The spec decoder ends the enclosing sequence here and expects its `end`.
                     raise DecodeError("END opcode expected", _position(it, data) - 1)
             elif kind == 9:  # K_F32
-                append((op, nx() | nx() << 8 | nx() << 16 | nx() << 24))
+                code.append((op, next(it) | next(it) << 8 | next(it) << 16 | next(it) << 24))
             elif kind == 10:  # K_F64
-                append((op, nx() | nx() << 8 | nx() << 16 | nx() << 24 | nx() << 32
-                        | nx() << 40 | nx() << 48 | nx() << 56))
+                code.append((op, next(it) | next(it) << 8 | next(it) << 16 | next(it) << 24 | next(it) << 32
+                        | next(it) << 40 | next(it) << 48 | next(it) << 56))
             elif kind == 11:  # K_BR_TABLE
-                append(_at(it, data, 0, _br_table)[0])
+                code.append(_at(it, data, 0, _br_table)[0])
             elif kind == 12:  # K_CALL_INDIRECT
-                type_index = nx()
+                type_index = next(it)
                 if type_index >= 0x80:
                     type_index = _more_u32(it, type_index, data)
-                table = nx()
+                table = next(it)
                 if tables.table_index:
                     if table >= 0x80:
                         table = _more_u32(it, table, data)
                 elif table != 0:
                     raise DecodeError("zero byte expected", _position(it, data) - 1)
-                append((op, type_index, table))
+                code.append((op, type_index, table))
             elif kind == 13:  # K_MEMORY: memory.size, memory.grow
-                memory = nx()
+                memory = next(it)
                 if tables.zero_memory:
                     if memory != 0:
                         raise DecodeError("zero byte expected", _position(it, data) - 1)
-                    append(_MEMORY_ZERO[op])
+                    code.append(_MEMORY_ZERO[op])
                 else:
                     if memory >= 0x80:
                         memory = _more_u32(it, memory, data)
-                    append((op, memory))
+                    code.append((op, memory))
             elif kind == 16:  # K_MISC
                 instruction = _at(it, data, 0, lambda d, p: _misc(d, p, tables))[0]
                 if instruction[0] == MEMORY_INIT or instruction[0] == DATA_DROP:
                     uses_data = True
-                append(instruction)
+                code.append(instruction)
             elif kind == 17:  # K_SIMD
-                append(_at(it, data, 0, lambda d, p: _simd(d, p, tables))[0])
+                code.append(_at(it, data, 0, lambda d, p: _simd(d, p, tables))[0])
             elif kind == 14:  # K_SELECT_T
-                append(_at(it, data, 0, lambda d, p: _select_t(op, d, p))[0])
+                code.append(_at(it, data, 0, lambda d, p: _select_t(op, d, p))[0])
             elif kind == 15:  # K_REFTYPE
-                append((op, reference_type(data, _position(it, data))))
-                nx()
+                code.append((op, reference_type(data, _position(it, data))))
+                next(it)
             else:
                 raise _illegal(op, _position(it, data) - 1)
         else:

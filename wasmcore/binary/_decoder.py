@@ -7,6 +7,7 @@ interpreter so that malformed modules report what `assert_malformed` expects.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 
 from wasmcore import _limits
@@ -404,8 +405,15 @@ _PLAIN_LIMITS = frozenset({0, 1})
 
 def decode(data: bytes, features: WasmFeatures) -> DecodedModule:
     decoder = _ModuleDecoder(data, features)
+    # The decoder allocates hundreds of thousands of tuples and no reference cycles; the
+    # cyclic collector would only rescan them over and over (about a quarter of the time).
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     try:
         return decoder.module()
     except IndexError:
         # Every read is of `data`: an index past its end means the binary ended too soon.
         raise DecodeError(UNEXPECTED_END, len(data)) from None
+    finally:
+        if gc_was_enabled:
+            gc.enable()

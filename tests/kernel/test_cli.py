@@ -1,0 +1,43 @@
+"""The CLI: `wasmcore plugins`, `wasmcore run --invoke`, clean one-line errors."""
+
+import subprocess
+import sys
+
+
+def run_cli(*args, **kwargs):
+    return subprocess.run([sys.executable, "-m", "wasmcore", *args], capture_output=True,
+                          text=True, **kwargs)
+
+
+def test_plugins_lists_builtins_and_backends():
+    out = run_cli("plugins").stdout
+    assert "wasmcore.binary" in out and "interp" in out and "wasmcore_compile" in out
+
+
+def test_run_invoke(tmp_path, wat_to_binary):
+    path = tmp_path / "add.wasm"
+    path.write_bytes(wat_to_binary(
+        '(module (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))'))
+    result = run_cli("run", "--invoke", "add", str(path), "40", "2")
+    assert result.returncode == 0 and result.stdout.strip() == "42"
+
+
+def test_run_trap_exit_status(tmp_path, wat_to_binary):
+    path = tmp_path / "trap.wasm"
+    path.write_bytes(wat_to_binary('(module (func (export "_start") unreachable))'))
+    result = run_cli("run", str(path))
+    assert result.returncode == 134 and "unreachable" in result.stderr
+
+
+def test_bad_input_is_one_line(tmp_path):
+    path = tmp_path / "junk.wasm"
+    path.write_bytes(b"\0asm\x02\0\0\0")
+    result = run_cli("run", str(path))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "unknown binary version" in result.stderr
+
+
+def test_unknown_backend_message(tmp_path):
+    result = run_cli("run", "--backend", "nope", "x.wasm")
+    assert result.returncode == 1 and "installed backends" in result.stderr

@@ -1,0 +1,83 @@
+"""Config: wasmtime-py property names, TOML files, clear errors naming the bad key or value."""
+
+import pytest
+from structlog.testing import capture_logs
+
+import wasmcore
+from wasmcore._logging import level_for, parse_filter
+from wasmcore.errors import ConfigError
+
+
+def test_wasmtime_property_names():
+    config = wasmcore.Config()
+    config.wasm_simd = False
+    config.cranelift_opt_level = "none"
+    config.max_wasm_stack = 1 << 20
+    settings = config.settings()
+    assert settings.features.simd is False and settings.opt_level == "none"
+    assert settings.max_wasm_stack == 1 << 20
+
+
+@pytest.mark.parametrize("key, value, fragment", [
+    ("wasm_simd", "yes", "wasm_simd"),
+    ("max_wasm_stack", -1, "max_wasm_stack"),
+    ("cranelift_opt_level", "fast", "opt_level"),
+    ("no_such_setting", 1, "no_such_setting"),
+])
+def test_bad_key_or_value_is_named(key, value, fragment):
+    with pytest.raises(ConfigError, match=fragment):
+        wasmcore.Config().set(key, value)
+
+
+def test_unknown_backend_lists_installed():
+    config = wasmcore.Config()
+    config.backend = "nope"
+    with pytest.raises(ConfigError, match=r"unknown backend 'nope'; installed backends: .*interp"):
+        wasmcore.Engine(config)
+
+
+def test_backend_environment_variable(monkeypatch):
+    monkeypatch.setenv("WASMCORE_BACKEND", "somewhere-else")
+    assert wasmcore.Config().backend == "somewhere-else"
+
+
+def test_unknown_plugin_namespace():
+    config = wasmcore.Config()
+    config.set("nobody.x", 1)
+    with pytest.raises(ConfigError, match="nobody"):
+        wasmcore.Engine(config)
+
+
+def test_unenforced_resource_settings_are_refused():
+    config = wasmcore.Config()
+    config.consume_fuel = True
+    with pytest.raises(ConfigError, match="consume_fuel"):
+        wasmcore.Engine(config)
+
+
+def test_toml_file(tmp_path):
+    path = tmp_path / "wasmcore.toml"
+    path.write_text('backend = "interp"\nmax_wasm_stack = 65536\n[features]\nsimd = false\n')
+    settings = wasmcore.Config.from_file(path).settings()
+    assert settings.max_wasm_stack == 65536 and settings.features.simd is False
+    path.write_text("max_wasm_stack = 'big'\n")
+    with pytest.raises(ConfigError, match="max_wasm_stack"):
+        wasmcore.Config.from_file(path)
+    path.write_text("this is not toml = = \n")
+    with pytest.raises(ConfigError, match="TOML"):
+        wasmcore.Config.from_file(path)
+
+
+def test_log_filter_parsing():
+    default, per_logger = parse_filter("wasmcore.binary=debug,info")
+    assert level_for("wasmcore.binary.x", default, per_logger) == 10
+    assert level_for("wasmcore.engine", default, per_logger) == 20
+    with pytest.raises(ValueError):
+        parse_filter("loud")
+
+
+def test_engine_logs_are_structured():
+    with capture_logs() as logs:
+        import structlog
+        structlog.get_logger().bind(logger="wasmcore.engine").debug("engine.created", backend="interp")
+    assert logs[0]["event"] == "engine.created"

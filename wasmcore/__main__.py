@@ -1,0 +1,5 @@
+import sys
+
+from wasmcore.cli import main
+
+sys.exit(main())
