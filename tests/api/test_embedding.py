@@ -1,0 +1,140 @@
+"""The embedding API, on every backend, checked against wasmtime-py's behaviour."""
+
+import pytest
+
+import wasmcore as w
+
+I32 = w.ValType.i32()
+
+
+def instance_of(store, wat_to_binary, text, imports=()):
+    module = w.Module(store.engine, wat_to_binary(text))
+    return w.Instance(store, module, list(imports)).exports(store)
+
+
+def test_results_are_none_one_or_list(store, wat_to_binary):
+    exports = instance_of(store, wat_to_binary, """(module
+      (func (export "none"))
+      (func (export "one") (result i32) i32.const -1)
+      (func (export "two") (result i32 i64) i32.const 1 i64.const -2))""")
+    assert exports["none"](store) is None
+    assert exports["one"](store) == -1
+    assert exports["two"](store) == [1, -2]
+
+
+def test_wrong_argument_types_raise_type_error(store, wat_to_binary):
+    add = instance_of(store, wat_to_binary, '(module (func (export "f") (param i32 f64)))')["f"]
+    with pytest.raises(TypeError):
+        add(store, "1", 2.0)
+    with pytest.raises(TypeError):
+        add(store, 1)
+
+
+def test_trap_code_and_backtrace(store, wat_to_binary):
+    exports = instance_of(store, wat_to_binary, """(module
+      (func $inner (export "inner") unreachable)
+      (func $outer (export "outer") call $inner)
+      (func (export "div") (param i32) (result i32) i32.const 1 local.get 0 i32.div_u))""")
+    with pytest.raises(w.Trap) as info:
+        exports["outer"](store)
+    assert info.value.trap_code == w.TrapCode.UNREACHABLE
+    assert [frame.func_name for frame in info.value.frames][:2] == ["inner", "outer"]
+    with pytest.raises(w.Trap) as info:
+        exports["div"](store, 0)
+    assert info.value.trap_code == w.TrapCode.INTEGER_DIVISION_BY_ZERO
+
+
+def test_deep_recursion_is_a_stack_overflow_trap(store, wat_to_binary):
+    exports = instance_of(store, wat_to_binary,
+                          '(module (func $f (export "f") (param i32) (result i32)'
+                          ' (i32.add (i32.const 1) (call $f (local.get 0)))))')
+    for _ in range(2):  # the interpreter stays usable afterwards
+        with pytest.raises(w.Trap) as info:
+            exports["f"](store, 0)
+        assert info.value.trap_code == w.TrapCode.STACK_OVERFLOW
+
+
+def test_host_exception_propagates(store, wat_to_binary):
+    class Boom(Exception):
+        pass
+
+    def host(x):
+        raise Boom(x)
+
+    func = w.Func(store, w.FuncType([I32], []), host)
+    exports = instance_of(store, wat_to_binary, """(module
+      (import "" "h" (func $h (param i32)))
+      (func (export "f") i32.const 7 call $h))""", [func])
+    with pytest.raises(Boom):
+        exports["f"](store)
+
+
+def test_caller_sees_memory(store, wat_to_binary):
+    seen = []
+
+    def host(caller, ptr):
+        seen.append(bytes(caller["memory"].read(caller, ptr, ptr + 5)))
+
+    func = w.Func(store, w.FuncType([I32], []), host, access_caller=True)
+    exports = instance_of(store, wat_to_binary, """(module
+      (import "" "h" (func $h (param i32)))
+      (memory (export "memory") 1) (data (i32.const 8) "hello")
+      (func (export "f") i32.const 8 call $h))""", [func])
+    exports["f"](store)
+    assert seen == [b"hello"]
+
+
+def test_memory_view_survives_growth(store, wat_to_binary):
+    exports = instance_of(store, wat_to_binary, """(module (memory (export "m") 1)
+      (func (export "grow") (result i32) i32.const 1 memory.grow)
+      (func (export "store") (param i32 i32) local.get 0 local.get 1 i32.store8))""")
+    memory = exports["m"]
+    view = memory.view(store)
+    assert exports["grow"](store) == 1 and memory.size(store) == 2
+    exports["store"](store, 3, 99)
+    assert view[3] == 99 and memory.data_len(store) == 2 * 65536
+    memory.write(store, b"xy", 100)
+    assert memory.read(store, 100, 102) == b"xy"
+
+
+def test_globals_and_tables(store, wat_to_binary):
+    exports = instance_of(store, wat_to_binary, """(module
+      (global (export "g") (mut i32) (i32.const 5))
+      (table (export "t") 2 funcref) (func $f) (elem (i32.const 1) $f))""")
+    g = exports["g"]
+    assert g.value(store) == 5
+    g.set_value(store, 6)
+    assert g.value(store) == 6
+    table = exports["t"]
+    assert table.size(store) == 2 and table.get(store, 0) is None
+    assert isinstance(table.get(store, 1), w.Func)
+
+
+def test_linker_unknown_import_is_a_link_error(engine, store, linker, wat_to_binary):
+    module = w.Module(engine, wat_to_binary('(module (import "env" "missing" (func)))'))
+    with pytest.raises(w.LinkError, match="env::missing"):
+        linker.instantiate(store, module)
+
+
+def test_linker_define_func_and_instance(engine, store, linker, wat_to_binary):
+    linker.define_func("env", "double", w.FuncType([I32], [I32]), lambda x: 2 * x)
+    provider = w.Module(engine, wat_to_binary(
+        '(module (import "env" "double" (func $d (param i32) (result i32)))'
+        ' (func (export "quad") (param i32) (result i32) (call $d (call $d (local.get 0)))))'))
+    linker.define_instance(store, "lib", linker.instantiate(store, provider))
+    user = w.Module(engine, wat_to_binary(
+        '(module (import "lib" "quad" (func $q (param i32) (result i32)))'
+        ' (func (export "run") (result i32) (call $q (i32.const 5))))'))
+    assert linker.instantiate(store, user).exports(store)["run"](store) == 20
+
+
+def test_module_imports_exports_and_validate(engine, wat_to_binary):
+    binary = wat_to_binary('(module (import "a" "b" (memory 1)) (func (export "f") (param i32)))')
+    module = w.Module(engine, binary)
+    assert [(i.module, i.name) for i in module.imports] == [("a", "b")]
+    assert isinstance(module.exports[0].type, w.FuncType)
+    w.Module.validate(engine, binary)
+    with pytest.raises(w.DecodeError):
+        w.Module.validate(engine, b"\0asm\1\0\0\0\x01")
+    with pytest.raises(w.WasmtimeError):
+        w.Module(engine, b"\0asm\1\0\0\0\x01")
