@@ -1,0 +1,174 @@
+"""The compiled module (shared by instances) and the per-instance binding."""
+
+from __future__ import annotations
+
+import builtins
+import math
+import os
+import struct
+import sys
+from types import FunctionType
+
+from wasmcore_interp import _numerics as N
+from wasmcore_interp import _runtime as R
+from wasmcore_interp._compiler import CompileContext, compile_function
+
+DUMP_ENV = "WASMCORE_INTERP_DUMP"
+DEFAULT_MAX_WASM_STACK = 512 * 1024
+BYTES_PER_FRAME = 64  # max_wasm_stack -> call depth
+
+
+def _helpers() -> dict:
+    ns = {"__builtins__": builtins}
+    for fmt, name in (("<I", "I"), ("<Q", "Q"), ("<d", "d"), ("<H", "H"), ("<h", "s16"),
+                      ("<i", "s32")):
+        s = struct.Struct(fmt)
+        ns[f"_L{name}"] = s.unpack_from
+        ns[f"_S{name}"] = s.pack_into
+    for name in dir(N):
+        obj = getattr(N, name)
+        if callable(obj) and not name.startswith("_") and name not in ("Trap", "TrapCode"):
+            ns[f"_{name}"] = obj
+    ns.update({
+        "_oob": R.oob, "_unreachable": R.unreachable, "_simd_unsupported": R.simd_unsupported,
+        "_mem_grow": R.mem_grow, "_mem_fill": R.mem_fill, "_mem_copy": R.mem_copy,
+        "_mem_init": R.mem_init, "_table_get": R.table_get, "_table_set": R.table_set,
+        "_table_grow": R.table_grow, "_table_fill": R.table_fill, "_table_copy": R.table_copy,
+        "_table_init": R.table_init, "_call_indirect": R.call_indirect,
+        "_fabs": math.fabs, "_copysign": math.copysign, "_NAN": N.NAN,
+    })
+    return ns
+
+
+HELPERS = _helpers()
+
+
+def _setting(config, name, default):
+    value = getattr(config, name, default)
+    return default if value is None else value
+
+
+class InterpModule:
+    """`CompiledModule` of the interp backend: Python code objects, made once per function
+    (lazily, on first call) and shared by every instance."""
+
+    backend = "interp"
+
+    def __init__(self, engine, module):
+        config = getattr(engine, "config", None)
+        self.module = module
+        self.max_wasm_stack = _setting(config, "max_wasm_stack", DEFAULT_MAX_WASM_STACK)
+        self.ctx = CompileContext(module, consume_fuel=bool(_setting(config, "consume_fuel", False)),
+                                  epoch_interruption=bool(_setting(config, "epoch_interruption",
+                                                                   False)))
+        self.label = module.names.module or (module.id[:12] if module.id else "module")
+        self._codes: dict = {}
+        self._sources: dict = {}
+
+    def code_regions(self) -> list:
+        return []
+
+    def source(self, func_index: int) -> str:
+        src = self._sources.get(func_index)
+        if src is None:
+            src = self._sources[func_index] = compile_function(self.ctx, func_index)
+            if os.environ.get(DUMP_ENV):
+                sys.stderr.write(f"# --- wasm-interp {self.label} function {func_index} ---\n{src}\n")
+        return src
+
+    def code(self, func_index: int):
+        code = self._codes.get(func_index)
+        if code is None:
+            src = self.source(func_index)
+            module_code = compile(src, f"{R.WASM_FILENAME_PREFIX}{self.label}>", "exec")
+            code = next(c for c in module_code.co_consts if hasattr(c, "co_code"))
+            self._codes[func_index] = code
+        return code
+
+    def compile_all(self) -> None:
+        for j in range(self.ctx.n_imported_funcs, len(self.ctx.func_types)):
+            self.code(j)
+
+
+class InterpInstance:
+    """The per-instance handle: the namespace the instance's functions run in."""
+
+    def __init__(self, store, compiled: InterpModule, instance):
+        self.compiled = compiled
+        self.instance = instance
+        module = compiled.module
+        ns = dict(HELPERS)
+        ns["_MODULE"] = module
+        ns["_MODNAME"] = instance.name if getattr(instance, "name", None) else module.names.module
+        ns["_INST"] = instance
+        for k, mem in enumerate(instance.memories):
+            ns[f"M{k}"] = mem
+            ns[f"m{k}"] = mem.data
+        for k, glob in enumerate(instance.globals):
+            ns[f"G{k}"] = glob
+        for k, table in enumerate(instance.tables):
+            ns[f"T{k}"] = table
+        for k, ft in enumerate(module.types):
+            ns[f"FT{k}"] = ft
+        ns["_ELEMS"] = instance.elements
+        ns["_DATAS"] = instance.datas
+        self.ns = ns
+        n_imports = compiled.ctx.n_imported_funcs
+        for j, fi in enumerate(instance.funcs):
+            ns[f"F{j}"] = fi
+            if j < n_imports:
+                ns[f"f{j}"] = _import_callable(store, fi, instance)
+            else:
+                stub = self._stub(j, fi)
+                ns[f"f{j}"] = stub
+                fi.native = stub
+                fi.backend = "interp"
+                fi.invoke = R.make_invoke(fi.type, None, fi)
+        R.ensure_recursion_limit(max(1000, compiled.max_wasm_stack // BYTES_PER_FRAME))
+
+    def _stub(self, j: int, fi):
+        materialize = self.materialize
+
+        def stub(*args):
+            return materialize(j, fi)(*args)
+
+        stub._wasm_materialize = lambda: materialize(j, fi)
+        stub.__name__ = stub.__qualname__ = f"f{j}_stub"
+        return stub
+
+    def materialize(self, j: int, fi):
+        name = f"f{j}"
+        fn = self.ns[name]
+        if getattr(fn, "_wasm_materialize", None) is None:
+            return fn
+        code = self.compiled.code(j)
+        if self.compiled.ctx.constants:
+            self.ns.update(self.compiled.ctx.constants)
+        fn = FunctionType(code, self.ns, name)
+        self.ns[name] = fn
+        fi.native = fn
+        return fn
+
+
+def _import_callable(store, fi, instance):
+    if fi.backend == "interp" and fi.native is not None:
+        return R.native_of(fi)
+    if fi.host is not None:
+        engine = getattr(store, "engine", None)
+        adapter = None
+        hook = getattr(getattr(getattr(engine, "plugins", None), "hook", None),
+                       "wasmcore_host_call", None)
+        from wasmcore_interp import _binding_instance
+        token = _binding_instance.set(instance)
+        try:
+            if hook is not None:
+                adapter = hook(store=store, func=fi, host=fi.host, backend="interp")
+            else:
+                from wasmcore_interp._host import host_adapter
+                adapter = host_adapter(store, fi, fi.host, instance)
+        finally:
+            _binding_instance.reset(token)
+        if adapter is None or adapter is fi.invoke:
+            return R.foreign_adapter(fi.type, fi.invoke)
+        return adapter
+    return R.foreign_adapter(fi.type, fi.invoke)
