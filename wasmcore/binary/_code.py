@@ -21,14 +21,12 @@ from wasmcore.syntax.types import BLOCKTYPE_EMPTY, ValueType
 
 # Immediate kinds of single-byte opcodes, as small ints for the if-chain (most frequent first).
 K_ILLEGAL = 0
-K_U32 = 1  # one u32 index: label, func, local, global, table
+K_U32 = 1  # one LEB128 immediate: label, func, local, global, table; i32/i64 constants
 K_NONE = 2
-K_I32 = 3
 K_MEMARG = 4
 K_END = 5
 K_BLOCK = 6
 K_ELSE = 7
-K_I64 = 8
 K_F32 = 9
 K_F64 = 10
 K_BR_TABLE = 11
@@ -41,7 +39,7 @@ K_SIMD = 17  # 0xFD prefix
 
 _PLAIN_KINDS = {
     "none": K_NONE, "label": K_U32, "func": K_U32, "local": K_U32, "global": K_U32,
-    "table": K_U32, "i32": K_I32, "i64": K_I64, "f32": K_F32, "f64": K_F64,
+    "table": K_U32, "i32": K_U32, "i64": K_U32, "f32": K_F32, "f64": K_F64,
     "memarg": K_MEMARG, "blocktype": K_BLOCK, "br_table": K_BR_TABLE,
     "call_indirect": K_CALL_INDIRECT, "memory": K_MEMORY, "select_t": K_SELECT_T,
     "reftype": K_REFTYPE,
@@ -102,8 +100,6 @@ class CodeTables:
         for op, kind in opcodes.IMMEDIATES.items():
             if op <= 0xFF:
                 kinds[op] = _PLAIN_KINDS[kind]
-        # The constants share the index instructions' fast path (see _U32_PAIRS).
-        kinds[0x41] = kinds[0x42] = K_U32
         kinds[0x0B] = K_END
         kinds[0x05] = K_ELSE
         if not features.tail_call:
@@ -360,7 +356,7 @@ def decode_expression(data: bytes, pos: int, tables: CodeTables) -> tuple[tuple,
     try:
         for op in it:
             kind = kinds[op]
-            if kind == 1:  # K_U32, and i32.const / i64.const (K_I32, K_I64)
+            if kind == 1:  # K_U32 (i32.const / i64.const included)
                 value = next(it)
                 if value < 0x80:
                     code.append(pairs[op][value])
@@ -420,8 +416,9 @@ def decode_expression(data: bytes, pos: int, tables: CodeTables) -> tuple[tuple,
             elif kind == 9:  # K_F32
                 code.append((op, next(it) | next(it) << 8 | next(it) << 16 | next(it) << 24))
             elif kind == 10:  # K_F64
-                code.append((op, next(it) | next(it) << 8 | next(it) << 16 | next(it) << 24 | next(it) << 32
-                        | next(it) << 40 | next(it) << 48 | next(it) << 56))
+                code.append((op, next(it) | next(it) << 8 | next(it) << 16 | next(it) << 24
+                             | next(it) << 32 | next(it) << 40 | next(it) << 48
+                             | next(it) << 56))
             elif kind == 11:  # K_BR_TABLE
                 code.append(_at(it, data, 0, _br_table)[0])
             elif kind == 12:  # K_CALL_INDIRECT

@@ -355,10 +355,7 @@ class _ModuleDecoder:
             if section_id == 0:
                 r.pos += 1
                 size = r.len32()
-                start = r.pos
-                self.custom_section(size)
-                if r.pos != start + size:  # pragma: no cover - custom_section skips exactly
-                    raise DecodeError("section size mismatch", start)
+                self.custom_section(size)  # consumes exactly `size` bytes
                 continue
             rank = _SECTION_RANK.get(section_id)
             if rank is None:

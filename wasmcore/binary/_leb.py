@@ -23,8 +23,6 @@ def encode_u32(n: int) -> bytes:
             return bytes(out)
 
 
-encode_unsigned = encode_u32
-
 
 def encode_signed(n: int) -> bytes:
     """Signed LEB128 in the fewest bytes."""

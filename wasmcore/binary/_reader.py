@@ -36,32 +36,6 @@ def read_u32(data: bytes, pos: int) -> tuple[int, int]:
         shift += 7
 
 
-def read_s32(data: bytes, pos: int) -> tuple[int, int]:
-    """A signed 32-bit LEB128 at `pos`: (value, position after it)."""
-    result = 0
-    shift = 0
-    while True:
-        b = data[pos]
-        if shift == 28:
-            # Fifth byte: bits 3..6 must all repeat the sign bit, and no continuation.
-            high = b & 0x78
-            if high != 0 and high != 0x78:
-                raise DecodeError(TOO_LARGE, pos)
-            if b & 0x80:
-                raise DecodeError(TOO_LONG, pos + 1)
-            result |= (b & 0x7F) << 28
-            if b & 0x40:
-                result -= 1 << 35
-            return result, pos + 1
-        result |= (b & 0x7F) << shift
-        pos += 1
-        shift += 7
-        if b < 0x80:
-            if b & 0x40:
-                result -= 1 << shift
-            return result, pos
-
-
 def read_unsigned(data: bytes, pos: int, bits: int) -> tuple[int, int]:
     """An unsigned LEB128 of at most `bits` bits (the spec's uN)."""
     result = 0
@@ -122,9 +96,6 @@ class Reader:
             raise DecodeError(UNEXPECTED_END, self.end)
         self.pos = pos + 1
         return self.data[pos]
-
-    def peek(self) -> int | None:
-        return self.data[self.pos] if self.pos < self.end else None
 
     def u32(self) -> int:
         pos = self.pos
