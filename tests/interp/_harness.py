@@ -21,8 +21,10 @@ def wat2wasm(text: str) -> bytes:
         out = os.path.join(d, "m.wasm")
         with open(src, "w") as fh:
             fh.write(text)
-        subprocess.run(["wat2wasm", "--debug-names", src, "-o", out], check=True,
-                       capture_output=True)
+        proc = subprocess.run(["wat2wasm", "--debug-names", src, "-o", out],
+                              capture_output=True, text=True)
+        if proc.returncode:
+            raise ValueError(f"wat2wasm failed: {proc.stderr}")
         with open(out, "rb") as fh:
             return fh.read()
 

@@ -306,9 +306,9 @@ class FunctionCompiler:
             self.max_slot = d
         return It(name, vt, atom=True, reads=frozenset((name,)))
 
-    def materialize(self, idx: int) -> None:
+    def materialize(self, idx: int, force: bool = False) -> None:
         it = self.stack[idx]
-        if it.const is not None:
+        if it.const is not None and not force:
             return
         name = f"s{idx}"
         if it.code == name:
@@ -518,6 +518,8 @@ class FunctionCompiler:
         params, results = self.ctx.blocktype(ins[1])
         self.flush_all()
         height = len(self.stack) - len(params)
+        for k in range(height, len(self.stack)):  # params live in their slots, even constants
+            self.materialize(k, force=True)
         self.labels += 1
         targeted = self._ins_index in self.targeted
         frame = Frame(kind, height, params, results, self.labels,

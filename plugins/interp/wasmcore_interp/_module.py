@@ -9,11 +9,15 @@ import struct
 import sys
 from types import FunctionType
 
+from wasmcore.errors import WasmcoreError
 from wasmcore_interp import _numerics as N
 from wasmcore_interp import _runtime as R
 from wasmcore_interp._compiler import CompileContext, compile_function
 
 DUMP_ENV = "WASMCORE_INTERP_DUMP"
+# Modules up to this many instructions are compiled when the module is (as Wasmtime does at
+# `Module(...)`); bigger ones compile each function on its first call.
+EAGER_INSTRUCTIONS = 60_000
 DEFAULT_MAX_WASM_STACK = 512 * 1024
 BYTES_PER_FRAME = 64  # max_wasm_stack -> call depth
 
@@ -35,7 +39,7 @@ def _helpers() -> dict:
         "_mem_init": R.mem_init, "_table_get": R.table_get, "_table_set": R.table_set,
         "_table_grow": R.table_grow, "_table_fill": R.table_fill, "_table_copy": R.table_copy,
         "_table_init": R.table_init, "_call_indirect": R.call_indirect,
-        "_fabs": math.fabs, "_copysign": math.copysign, "_NAN": N.NAN,
+        "_WasmcoreError": WasmcoreError, "_fabs": math.fabs, "_copysign": math.copysign, "_NAN": N.NAN,
     })
     return ns
 
@@ -64,6 +68,8 @@ class InterpModule:
         self.label = module.names.module or (module.id[:12] if module.id else "module")
         self._codes: dict = {}
         self._sources: dict = {}
+        if sum(len(f.body) for f in module.functions) <= EAGER_INSTRUCTIONS:
+            self.compile_all()
 
     def code_regions(self) -> list:
         return []
@@ -71,7 +77,12 @@ class InterpModule:
     def source(self, func_index: int) -> str:
         src = self._sources.get(func_index)
         if src is None:
-            src = self._sources[func_index] = compile_function(self.ctx, func_index)
+            try:
+                src = compile_function(self.ctx, func_index)
+            except Exception as error:  # noqa: BLE001 - reported when the function is called
+                message = f"interp backend cannot compile function {func_index}: {error}"
+                src = f"def f{func_index}(*args):\n    raise _WasmcoreError({message!r})\n"
+            self._sources[func_index] = src
             if os.environ.get(DUMP_ENV):
                 sys.stderr.write(f"# --- wasm-interp {self.label} function {func_index} ---\n{src}\n")
         return src
