@@ -8,13 +8,21 @@ import hashlib
 
 from wasmcore.plugin import Allocation, hookimpl
 
-WASM_MAGIC = b"\0asm"
+
+
+def looks_like_text(data) -> bool:
+    """WAT starts with `(` or a comment after optional white space; anything else given as
+    bytes is treated as a binary, so a truncated binary gets the binary decoder's reason."""
+    if isinstance(data, str):
+        return True
+    head = bytes(data[:256]).lstrip()
+    return head[:1] in (b"(", b";")
 
 
 class BinaryDecoder:
     @hookimpl(trylast=True)
     def wasmcore_decode(self, engine, data):
-        if isinstance(data, str) or not bytes(data[:4]) == WASM_MAGIC:
+        if looks_like_text(data):
             return None
         from wasmcore.binary import decode_module
 
@@ -24,9 +32,9 @@ class BinaryDecoder:
 class TextDecoder:
     @hookimpl(trylast=True)
     def wasmcore_decode(self, engine, data):
+        if not looks_like_text(data):
+            return None
         if not isinstance(data, str):
-            if bytes(data[:4]) == WASM_MAGIC:
-                return None
             try:
                 data = bytes(data).decode("utf-8")
             except UnicodeDecodeError:

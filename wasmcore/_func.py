@@ -9,6 +9,7 @@ from wasmcore.errors import Trap, TrapCode
 from wasmcore.plugin import HostFunction
 from wasmcore.runtime import FuncInstance
 from wasmcore.runtime.values import from_python, to_python
+from wasmcore.syntax.types import ValueType
 
 
 def _store_of(storelike: Any):
@@ -43,28 +44,58 @@ class Func:
 
     def __call__(self, store: Any, *args: Any) -> Any:
         fi = self._func_instance
-        func_type = fi.type
-        params = func_type.params
-        if len(args) != len(params):
-            raise TypeError(f"wrong number of arguments: expected {len(params)}, got {len(args)}")
-        store = _store_of(store)
-        bits = [from_python(t, a, store) for t, a in zip(params, args)]
+        call = _CALLERS.get(fi.type)
+        if call is None:
+            call = _CALLERS[fi.type] = _build_caller(fi.type)
         try:
-            results = fi.invoke(*bits)
+            return call(fi.invoke, _store_of(store), args)
         except RecursionError:
             raise Trap(TrapCode.STACK_OVERFLOW) from None
-        result_types = func_type.results
-        if not result_types:
-            return None
-        if len(result_types) == 1:
-            return to_python(result_types[0], results[0], store)
-        return [to_python(t, r, store) for t, r in zip(result_types, results)]
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Func) and other._func_instance is self._func_instance
 
     def __hash__(self) -> int:
         return id(self._func_instance)
+
+
+# Python -> wasm calls go through one generated adapter per signature: plain int arguments of
+# i32/i64 parameters are masked inline, everything else takes the generic converter.
+_CALLERS: dict = {}
+_INT_MASKS = {ValueType.I32: 0xFFFFFFFF, ValueType.I64: 0xFFFFFFFFFFFFFFFF}
+_SIGN_BITS = {ValueType.I32: 32, ValueType.I64: 64}
+
+
+def _build_caller(func_type) -> Callable:
+    params, results = func_type.params, func_type.results
+    lines = [f"def call(invoke, store, args):",
+             f"    if len(args) != {len(params)}:",
+             f"        raise TypeError('wrong number of arguments: expected {len(params)}, got %d' % len(args))"]
+    names = []
+    for index, value_type in enumerate(params):
+        name = f"a{index}"
+        names.append(name)
+        if value_type in _INT_MASKS:
+            lines.append(f"    {name} = args[{index}]")
+            lines.append(f"    {name} = {name} & {_INT_MASKS[value_type]} if type({name}) is int "
+                         f"else from_python(P[{index}], {name}, store)")
+        else:
+            lines.append(f"    {name} = from_python(P[{index}], args[{index}], store)")
+    call = f"invoke({', '.join(names)})"
+    if not results:
+        lines.append(f"    {call}")
+        lines.append("    return None")
+    elif len(results) == 1 and results[0] in _SIGN_BITS:
+        bits = _SIGN_BITS[results[0]]
+        lines.append(f"    r = {call}[0]")
+        lines.append(f"    return r - {1 << bits} if r >> {bits - 1} else r")
+    elif len(results) == 1:
+        lines.append(f"    return to_python(R[0], {call}[0], store)")
+    else:
+        lines.append(f"    return [to_python(t, r, store) for t, r in zip(R, {call})]")
+    namespace = {"from_python": from_python, "to_python": to_python, "P": params, "R": results}
+    exec("\n".join(lines), namespace)
+    return namespace["call"]
 
 
 class Caller:
