@@ -22,11 +22,16 @@ class WastResult:
     path: str
     passed: int = 0
     failed: int = 0
+    commands: int = 0
     failures: list[str] = field(default_factory=list)
 
 
 class _Failure(Exception):
     pass
+
+
+class _Skip(Exception):
+    """A command that the reading-only mode does not run."""
 
 
 def _spectest(store) -> dict[str, Any]:
@@ -54,7 +59,11 @@ def _spectest(store) -> dict[str, Any]:
 
 
 class WastRunner:
-    def __init__(self, config: "wasmcore.Config | None" = None, path: str = "<wast>"):
+    def __init__(self, config: "wasmcore.Config | None" = None, path: str = "<wast>",
+                 reading_only: bool = False):
+        # reading_only: decode and validate every module and check assert_malformed /
+        # assert_invalid, but run nothing (conformance of the reading phase on its own).
+        self.reading_only = reading_only
         self.engine = wasmcore.Engine(config)
         self.store = wasmcore.Store(self.engine)
         self.registered: dict[str, dict[str, Any]] = {"spectest": _spectest(self.store)}
@@ -115,8 +124,11 @@ class WastRunner:
     def run(self, commands) -> WastResult:
         for command in commands:
             kind = type(command).__name__
+            self.result.commands += 1
             try:
                 self._run_command(kind, command)
+            except _Skip:
+                continue
             except _Failure as failure:
                 self._fail(command, str(failure))
             except (WasmcoreError, TypeError, ValueError, KeyError, IndexError,
@@ -146,6 +158,13 @@ class WastRunner:
         raise _Failure(f"expected {what} ({message!r}), but it succeeded")
 
     def _run_command(self, kind: str, command) -> None:
+        if self.reading_only and kind not in ("AssertMalformed", "AssertInvalid"):
+            module = getattr(command, "module", None) or getattr(command, "action_or_module", None)
+            if type(module).__name__ == "ScriptModule" and not getattr(module, "definition", False):
+                self._compile(module)
+                self.result.passed += kind == "ModuleCommand"
+                return
+            raise _Skip
         if kind == "ModuleCommand":
             if getattr(command.module, "definition", False):
                 return
@@ -261,10 +280,11 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
-def run_wast_text(text: str, config=None, path: str = "<wast>") -> WastResult:
+def run_wast_text(text: str, config=None, path: str = "<wast>",
+                  reading_only: bool = False) -> WastResult:
     from wasmcore.text.script import parse_script
 
-    runner = WastRunner(config, path)
+    runner = WastRunner(config, path, reading_only)
     try:
         commands = parse_script(text, path)
     except DecodeError as error:
@@ -274,9 +294,9 @@ def run_wast_text(text: str, config=None, path: str = "<wast>") -> WastResult:
     return runner.run(commands)
 
 
-def run_wast_file(path: str, config=None) -> WastResult:
+def run_wast_file(path: str, config=None, reading_only: bool = False) -> WastResult:
     with open(path, encoding="utf-8") as file:
-        return run_wast_text(file.read(), config, path)
+        return run_wast_text(file.read(), config, path, reading_only)
 
 
 __all__ = ["WastRunner", "WastResult", "run_wast_file", "run_wast_text"]
