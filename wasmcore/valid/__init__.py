@@ -1,4 +1,7 @@
-"""The validator: checks a DecodedModule (spec "Validation", https://webassembly.github.io/spec/core/valid/index.html)."""
+"""The validator: checks a DecodedModule (spec "Validation"); implements no hook itself.
+
+https://webassembly.github.io/spec/core/valid/index.html
+"""
 
 from __future__ import annotations
 

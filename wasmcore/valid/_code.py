@@ -4,9 +4,10 @@ Spec: https://webassembly.github.io/spec/core/appendix/algorithm.html
 
 The operand stack is a list of ints (ValueType numbers, `UNKNOWN` = 0 for the algorithm's
 Unknown). Control frames are tuples `(opcode, params, results, label_types, height,
-parent_unreachable)`; the current frame's height and unreachable flag live in locals. Every
-instruction first tries an exact fast check of the stack top; only on failure (a real error, or
-stack-polymorphic code after `unreachable`/`br`/...) do the generic `_pop*` helpers run.
+parent_unreachable)`; the current frame's height and unreachable flag live in locals, and a
+`_MARK` entry sits below each frame's operands. Every instruction first tries an exact fast
+check of the stack top; only on failure (a real error, or stack-polymorphic code after
+`unreachable`/`br`/...) do the generic `_pop*` helpers, which follow the algorithm, run.
 Immediates are trusted to be in range optimistically: an IndexError/KeyError raised by a lookup
 is turned into the precise "unknown ..." message by `_diagnose`.
 """
@@ -16,21 +17,18 @@ from __future__ import annotations
 from wasmcore.errors import ValidationError
 from wasmcore.syntax.opcodes import NAMES
 from wasmcore.valid._instructions import (
-    EXTERNREF, F32, F64, FUNCREF, I32, I64, K_BINARY, K_BLOCK, K_BR, K_BR_IF, K_BR_TABLE,
-    K_CALL, K_CALL_INDIRECT, K_CONST, K_DATA_DROP, K_DROP, K_ELEM_DROP, K_ELSE, K_END,
-    K_GENERIC, K_GLOBAL_GET, K_GLOBAL_SET, K_IF, K_LANE, K_LOAD, K_LOAD_LANE, K_LOCAL_GET,
-    K_LOCAL_SET, K_LOCAL_TEE, K_MEMORY, K_MEMORY_COPY, K_MEMORY_INIT, K_NOP, K_REF_FUNC,
-    K_REF_IS_NULL, K_REF_NULL, K_RETURN, K_RETURN_CALL, K_RETURN_CALL_INDIRECT, K_SELECT,
-    K_SELECT_T, K_SHUFFLE, K_STORE, K_TABLE, K_TABLE_COPY, K_TABLE_INIT, K_UNARY,
-    K_UNREACHABLE, UNKNOWN, V128, feature_of,
+    EXTERNREF, F32, F64, FUNCREF, I32, I64, K_BLOCK, K_BR, K_BR_IF, K_BR_TABLE, K_CALL,
+    K_CALL_INDIRECT, K_DATA_DROP, K_ELEM_DROP, K_GENERIC, K_GLOBAL_GET, K_GLOBAL_SET, K_IF,
+    K_LANE, K_LOAD, K_LOAD_LANE, K_LOCAL_GET, K_LOCAL_SET, K_LOCAL_TEE, K_MEMORY,
+    K_MEMORY_COPY, K_MEMORY_INIT, K_REF_FUNC, K_REF_IS_NULL, K_REF_NULL, K_RETURN_CALL,
+    K_RETURN_CALL_INDIRECT, K_SELECT_T, K_SHUFFLE, K_STORE, K_TABLE, K_TABLE_COPY,
+    K_TABLE_INIT, UNKNOWN, V128, feature_of,
 )
 
-_IF = 0x04
-_ELSE = 0x05
-_LOOP = 0x03
 _TYPE_NAMES = {I32: "i32", I64: "i64", F32: "f32", F64: "f64", V128: "v128",
                FUNCREF: "funcref", EXTERNREF: "externref", UNKNOWN: "any"}
 _ALIGN_MESSAGE = "alignment must not be larger than natural"
+_MARK = -1  # operand-stack entry below each frame's operands (never equal to a type)
 
 
 def type_name(value_type: int) -> str:
@@ -238,7 +236,13 @@ def _diagnose(ctx: Context, ins: tuple, locals_: list, ctrls: list) -> str:
 
 def validate_function(ctx: Context, func_index: int, type_index: int, local_types: list,
                       body, body_offset: int | None = None) -> None:
-    """Validate one function body against its type; raise ValidationError."""
+    """Validate one function body against its type; raise ValidationError.
+
+    Speed notes (this loop is the validator's hot path): instruction kinds are compared as
+    literals (the `K_*` name is in a comment; LOAD_CONST beats a global lookup) in order of
+    frequency in compiled code; each frame's operands sit above a `_MARK` (-1) entry, so a
+    fast-path check `stack[-1] == t` can never read past the frame and needs no len().
+    """
     try:
         params, results = ctx.types[type_index]
     except IndexError:
@@ -249,11 +253,13 @@ def validate_function(ctx: Context, func_index: int, type_index: int, local_type
     memories = ctx.memories
     globals_ = ctx.globals
     funcs = ctx.funcs
-    stack: list[int] = []
+    value_block_types = ctx.value_block_types
+    stack: list[int] = [_MARK]
     append = stack.append
+    pop = stack.pop
     # Control frames: (opcode, params, results, label types, height, parent unreachable).
-    ctrls: list[tuple] = [(0x02, (), results, results, 0, False)]
-    height = 0
+    ctrls: list[tuple] = [(0x02, (), results, results, 1, False)]
+    height = 1
     unreachable = False
     it = iter(body)
     try:
@@ -263,23 +269,29 @@ def validate_function(ctx: Context, func_index: int, type_index: int, local_type
                 append(locals_[ins[1]])
                 continue
             kind, a, b, c = table[op]
-            if kind == K_BINARY:  # (a b -> c)
-                if len(stack) - height >= 2 and stack[-1] == b and stack[-2] == a:
-                    del stack[-1]
+            if kind == 0:  # K_BINARY (a b -> c)
+                if stack[-1] == b and stack[-2] == a:
+                    pop()
                     stack[-1] = c
                 else:
                     _pop_push(stack, height, unreachable, (a, b), (c,))
-            elif kind == K_CONST:
+            elif kind == 2:  # K_CONST
                 append(c)
-            elif kind == K_END:
+            elif kind == 6:  # K_END
                 frame = ctrls.pop()
                 frame_results = frame[2]
                 n = len(frame_results)
-                if not (len(stack) - height == n
-                        and (n == 0 or stack[-1] == frame_results[-1] and
-                             (n == 1 or tuple(stack[height:]) == frame_results))):
-                    _end_slow(stack, height, unreachable, frame_results)
-                if frame[0] == _IF and frame[1] != frame_results:
+                if n == 0:
+                    if stack[-1] != _MARK:
+                        _end_slow(stack, height, unreachable, frame_results)
+                    pop()
+                elif n == 1 and stack[-1] == frame_results[0] and stack[-2] == _MARK:
+                    del stack[-2]
+                else:
+                    if not (len(stack) - height == n and tuple(stack[height:]) == frame_results):
+                        _end_slow(stack, height, unreachable, frame_results)
+                    del stack[height - 1]
+                if frame[0] == 0x04 and frame[1] != frame_results:  # if without else
                     raise ValidationError(
                         "type mismatch: if without else must have the same parameter and "
                         f"result types, got {_types_text(frame[1])} -> "
@@ -290,32 +302,26 @@ def validate_function(ctx: Context, func_index: int, type_index: int, local_type
                     return
                 height = ctrls[-1][4]
                 unreachable = frame[5]
-            elif kind == K_LOCAL_SET:
+            elif kind == 3:  # K_LOCAL_SET
                 t = locals_[ins[1]]
-                if len(stack) > height and stack[-1] == t:
-                    del stack[-1]
+                if stack[-1] == t:
+                    pop()
                 else:
                     _pop(stack, height, unreachable, t)
-            elif kind == K_LOCAL_TEE:
+            elif kind == 4:  # K_LOCAL_TEE
                 t = locals_[ins[1]]
-                if not (len(stack) > height and stack[-1] == t):
+                if stack[-1] != t:
                     _pop(stack, height, unreachable, t)
                     append(t)
-            elif kind == K_UNARY:  # (a -> c)
-                if len(stack) > height and stack[-1] == a:
-                    stack[-1] = c
-                else:
-                    _pop(stack, height, unreachable, a)
-                    append(c)
-            elif kind == K_BLOCK or kind == K_IF:
-                if kind == K_IF:
-                    if len(stack) > height and stack[-1] == I32:
-                        del stack[-1]
+            elif kind == 5 or kind == 11:  # K_BLOCK (block, loop), K_IF
+                if kind == 11:
+                    if stack[-1] == I32:
+                        pop()
                     else:
                         _pop(stack, height, unreachable, I32)
                 blocktype = ins[1]
                 if blocktype < 0:
-                    block_params, block_results = ctx.value_block_types[blocktype]
+                    block_params, block_results = value_block_types[blocktype]
                 else:
                     block_type = ctx.block_types[blocktype]
                     if block_type is None:
@@ -324,65 +330,66 @@ def validate_function(ctx: Context, func_index: int, type_index: int, local_type
                             "results need the multi_value feature")
                     block_params, block_results = block_type
                 n = len(block_params)
-                if n:
-                    if _top_matches(stack, height, block_params):
-                        new_height = len(stack) - n
-                    else:
-                        _pop_types(stack, height, unreachable, block_params)
-                        new_height = len(stack)
-                        stack.extend(block_params)
-                else:
+                if n == 0:
+                    append(_MARK)
                     new_height = len(stack)
+                elif _top_matches(stack, height, block_params):
+                    stack.insert(len(stack) - n, _MARK)
+                    new_height = len(stack) - n
+                else:
+                    _pop_types(stack, height, unreachable, block_params)
+                    append(_MARK)
+                    new_height = len(stack)
+                    stack.extend(block_params)
                 ctrls.append((op, block_params, block_results,
-                              block_params if op == _LOOP else block_results,
+                              block_params if op == 0x03 else block_results,
                               new_height, unreachable))
                 height = new_height
                 unreachable = False
-            elif kind == K_BR:
+            elif kind == 7:  # K_BR
                 label_types = ctrls[-1 - ins[1]][3]
-                if not _top_matches(stack, height, label_types):
+                if label_types and not (len(label_types) == 1 and stack[-1] == label_types[0]):
                     _pop_types(stack, height, unreachable, label_types)
                 del stack[height:]
                 unreachable = True
-            elif kind == K_LOAD:  # a = natural alignment, c = loaded type
+            elif kind == 9:  # K_LOAD: a = natural alignment, c = loaded type
                 _, align, offset, memory = ins
                 address = memories[memory]
                 if align > a:
                     raise ValidationError(_ALIGN_MESSAGE)
                 if offset >> 32 and address == I32:
                     raise ValidationError("offset out of range for a 32-bit memory")
-                if len(stack) > height and stack[-1] == address:
+                if stack[-1] == address:
                     stack[-1] = c
                 else:
                     _pop(stack, height, unreachable, address)
                     append(c)
-            elif kind == K_STORE:  # a = natural alignment, b = stored type
+            elif kind == 1:  # K_UNARY (a -> c)
+                if stack[-1] == a:
+                    stack[-1] = c
+                else:
+                    _pop(stack, height, unreachable, a)
+                    append(c)
+            elif kind == 16:  # K_SELECT (untyped: numeric or vector operands)
+                if stack[-1] == I32 and stack[-2] >= V128 and stack[-2] == stack[-3]:
+                    pop()
+                    pop()
+                else:
+                    _select_slow(stack, height, unreachable)
+            elif kind == 10:  # K_STORE: a = natural alignment, b = stored type
                 _, align, offset, memory = ins
                 address = memories[memory]
                 if align > a:
                     raise ValidationError(_ALIGN_MESSAGE)
                 if offset >> 32 and address == I32:
                     raise ValidationError("offset out of range for a 32-bit memory")
-                if len(stack) - height >= 2 and stack[-1] == b and stack[-2] == address:
-                    del stack[-2:]
+                if stack[-1] == b and stack[-2] == address:
+                    pop()
+                    pop()
                 else:
                     _pop(stack, height, unreachable, b)
                     _pop(stack, height, unreachable, address)
-            elif kind == K_BR_IF:
-                label_types = ctrls[-1 - ins[1]][3]
-                if len(stack) > height and stack[-1] == I32:
-                    del stack[-1]
-                else:
-                    _pop(stack, height, unreachable, I32)
-                if not _top_matches(stack, height, label_types):
-                    _pop_push(stack, height, unreachable, label_types, label_types)
-            elif kind == K_SELECT:
-                if (len(stack) - height >= 3 and stack[-1] == I32 and stack[-2] == stack[-3]
-                        and stack[-2] >= V128):
-                    del stack[-2:]
-                else:
-                    _select_slow(stack, height, unreachable)
-            elif kind == K_CALL:
+            elif kind == 15:  # K_CALL
                 call_params, call_results = funcs[ins[1]]
                 n = len(call_params)
                 if n:
@@ -392,23 +399,25 @@ def validate_function(ctx: Context, func_index: int, type_index: int, local_type
                         _pop_types(stack, height, unreachable, call_params)
                 if call_results:
                     stack.extend(call_results)
-            elif kind == K_GLOBAL_GET:
-                append(globals_[ins[1]][0])
-            elif kind == K_GLOBAL_SET:
-                t, mutable = globals_[ins[1]]
-                if not mutable:
-                    raise ValidationError(f"global is immutable: global.set of global {ins[1]}")
-                if len(stack) > height and stack[-1] == t:
-                    del stack[-1]
-                else:
-                    _pop(stack, height, unreachable, t)
-            elif kind == K_BR_TABLE:
+            elif kind == 12:  # K_ELSE
+                frame = ctrls[-1]
+                if frame[0] != 0x04:
+                    raise ValidationError("else without a matching if")
+                frame_results = frame[2]
+                if not (len(stack) - height == len(frame_results)
+                        and _top_matches(stack, height, frame_results)):
+                    _end_slow(stack, height, unreachable, frame_results)
+                del stack[height:]
+                stack.extend(frame[1])
+                ctrls[-1] = (0x05, *frame[1:])
+                unreachable = False
+            elif kind == 17:  # K_BR_TABLE
                 labels = ins[1]
                 default = ins[2]
                 label_types = ctrls[-1 - default][3]
-                fast = len(stack) > height and stack[-1] == I32
+                fast = stack[-1] == I32
                 if fast:
-                    del stack[-1]
+                    pop()
                     fast = _top_matches(stack, height, label_types)
                     if fast:
                         for label in labels:
@@ -421,32 +430,38 @@ def validate_function(ctx: Context, func_index: int, type_index: int, local_type
                     _br_table_slow(stack, height, unreachable, ctrls, labels, default)
                 del stack[height:]
                 unreachable = True
-            elif kind == K_ELSE:
-                frame = ctrls[-1]
-                if frame[0] != _IF:
-                    raise ValidationError("else without a matching if")
-                frame_results = frame[2]
-                if not (len(stack) - height == len(frame_results)
-                        and _top_matches(stack, height, frame_results)):
-                    _end_slow(stack, height, unreachable, frame_results)
-                del stack[height:]
-                stack.extend(frame[1])
-                ctrls[-1] = (_ELSE, *frame[1:])
-                unreachable = False
-            elif kind == K_DROP:
-                if len(stack) > height:
-                    del stack[-1]
+            elif kind == 8:  # K_BR_IF
+                label_types = ctrls[-1 - ins[1]][3]
+                if stack[-1] == I32:
+                    pop()
+                else:
+                    _pop(stack, height, unreachable, I32)
+                if not _top_matches(stack, height, label_types):
+                    _pop_push(stack, height, unreachable, label_types, label_types)
+            elif kind == 13:  # K_GLOBAL_GET
+                append(globals_[ins[1]][0])
+            elif kind == 14:  # K_GLOBAL_SET
+                t, mutable = globals_[ins[1]]
+                if not mutable:
+                    raise ValidationError(f"global is immutable: global.set of global {ins[1]}")
+                if stack[-1] == t:
+                    pop()
+                else:
+                    _pop(stack, height, unreachable, t)
+            elif kind == 18:  # K_DROP
+                if stack[-1] != _MARK:
+                    pop()
                 elif not unreachable:
                     raise ValidationError("type mismatch: drop with an empty stack")
-            elif kind == K_RETURN:
+            elif kind == 19:  # K_RETURN
                 if not _top_matches(stack, height, results):
                     _pop_types(stack, height, unreachable, results)
                 del stack[height:]
                 unreachable = True
-            elif kind == K_UNREACHABLE:
+            elif kind == 20:  # K_UNREACHABLE
                 del stack[height:]
                 unreachable = True
-            elif kind == K_NOP:
+            elif kind == 21:  # K_NOP
                 pass
             else:
                 height, unreachable = _other(ctx, kind, a, b, c, ins, stack, height,

@@ -80,7 +80,10 @@ def _check_memory_type(memory_type, features: WasmFeatures) -> int:
 
 
 class _ConstantChecker:
-    """Validates constant expressions (https://webassembly.github.io/spec/core/valid/instructions.html#constant-expressions)."""
+    """Validates constant expressions.
+
+    https://webassembly.github.io/spec/core/valid/instructions.html#constant-expressions
+    """
 
     def __init__(self, features, value_types, references, globals_, funcs_count):
         self.features = features
@@ -226,6 +229,11 @@ def validate_module(module: DecodedModule, features: WasmFeatures) -> None:
         what = f"elem segment {index}"
         t = _value_type(segment.type, references, what)
         for expr in segment.init:
+            # Fast path for the common `ref.func x` item (the binary's function-index form).
+            if (len(expr) == 2 and t == FUNCREF and expr[1] == (_END,)
+                    and len(expr[0]) == 2 and expr[0][0] == _REF_FUNC
+                    and expr[0][1].__class__ is int and 0 <= expr[0][1] < len(funcs)):
+                continue
             constants.check(expr, t, segment_globals, what)
         if segment.mode == SegmentMode.ACTIVE:
             if not 0 <= segment.table < len(tables):
