@@ -30,16 +30,9 @@ def wat2wasm(text: str) -> bytes:
 
 
 def decode(data: bytes):
-    """The core's decoder when it works, else the tests' own minimal one."""
-    if not os.environ.get("WASMCORE_INTERP_MINI_DECODER"):
-        try:
-            from wasmcore.binary import decode_module  # type: ignore
+    from wasmcore.binary import decode_module
 
-            return decode_module(data)
-        except Exception:  # noqa: BLE001 - the core decoder may be absent or in flux
-            pass
-    from tests.interp._mini_decode import decode as mini
-    return mini(data)
+    return decode_module(data)
 
 
 class _Hook:
