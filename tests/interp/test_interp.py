@@ -16,18 +16,18 @@ from wasmcore.errors import Trap, TrapCode, WasmcoreError
 from wasmcore.plugin import HostFunction
 from wasmcore.runtime import FuncInstance
 from wasmcore.syntax.types import FuncType, ValueType
+from tests._shared import shared_dir
 from tests.interp._harness import call, fake_engine, instantiate, wat2wasm
 
-BENCH = Path(__file__).resolve().parents[2] / ".." / "shared" / "bench"
-if not BENCH.is_dir():
-    BENCH = Path("/work/shared/bench")
+BENCH = shared_dir() / "bench"
 M32 = 0xFFFFFFFF
 M64 = 0xFFFFFFFFFFFFFFFF
 
 
 def test_compile_hook_answers_only_for_interp():
     import wasmcore_interp
-    from tests.interp._harness import decode
+    from tests._shared import shared_dir
+from tests.interp._harness import decode
 
     module = decode(wat2wasm("(module)"))
     assert wasmcore_interp.wasmcore_compile(engine=fake_engine(backend="llvm"), module=module) is None

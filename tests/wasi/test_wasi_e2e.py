@@ -9,10 +9,12 @@ import pytest
 
 import wasmcore
 from wasmcore import ExitTrap, Linker, Module, Store, WasiConfig
+from tests._shared import shared_dir
+from tests.wasi.testsuite_runner import SUITES
 
-FIB = "/work/shared/bench/wasm/fib.wasm"
-C_SUITE = "/work/shared/wasi-testsuite/tests/c/testsuite/wasm32-wasip1"
-AS_SUITE = "/work/shared/wasi-testsuite/tests/assemblyscript/testsuite/wasm32-wasip1"
+FIB = str(shared_dir() / "bench" / "wasm" / "fib.wasm")
+C_SUITE = SUITES[0]
+AS_SUITE = SUITES[1]
 
 
 @pytest.mark.skipif(not os.path.exists(FIB), reason="fib.wasm not available")
@@ -54,21 +56,20 @@ _SAMPLE = sorted(glob.glob(os.path.join(C_SUITE, "*.wasm")) +
 
 
 @pytest.mark.parametrize("wasm", _SAMPLE, ids=[os.path.basename(p) for p in _SAMPLE])
-def test_wasi_testsuite_c_and_assemblyscript(wasm):
+def test_wasi_testsuite_c_and_assemblyscript(wasm, engine):
     from .testsuite_runner import run_one
-    ok, why = run_one(wasm)
+    ok, why = run_one(wasm, engine)
     assert ok, why
 
 
-RUST_SUITE = "/work/shared/wasi-testsuite/tests/rust/testsuite/wasm32-wasip1"
+RUST_SUITE = SUITES[2]
 _RUST = sorted(glob.glob(os.path.join(RUST_SUITE, "*.wasm")))
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("wasm", _RUST, ids=[os.path.basename(p) for p in _RUST])
-def test_wasi_testsuite_rust(wasm):
+def test_wasi_testsuite_rust(wasm, engine):
     from .testsuite_runner import run_one
-    ok, why = run_one(wasm)
+    ok, why = run_one(wasm, engine)
     assert ok, why
 
 

@@ -15,11 +15,11 @@ import sys
 import tempfile
 import time
 
-SUITES = [
-    "/work/shared/wasi-testsuite/tests/c/testsuite/wasm32-wasip1",
-    "/work/shared/wasi-testsuite/tests/assemblyscript/testsuite/wasm32-wasip1",
-    "/work/shared/wasi-testsuite/tests/rust/testsuite/wasm32-wasip1",
-]
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from tests._shared import shared_dir  # noqa: E402
+
+SUITES = [str(shared_dir() / "wasi-testsuite" / "tests" / lang / "testsuite" / "wasm32-wasip1")
+          for lang in ("c", "assemblyscript", "rust")]
 
 
 def run_one(wasm_path: str, engine=None) -> tuple[bool, str]:
