@@ -26,8 +26,7 @@ M64 = 0xFFFFFFFFFFFFFFFF
 
 def test_compile_hook_answers_only_for_interp():
     import wasmcore_interp
-    from tests._shared import shared_dir
-from tests.interp._harness import decode
+    from tests.interp._harness import decode
 
     module = decode(wat2wasm("(module)"))
     assert wasmcore_interp.wasmcore_compile(engine=fake_engine(backend="llvm"), module=module) is None
