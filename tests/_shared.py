@@ -18,3 +18,24 @@ def spec_tier_files(*tiers: str) -> list[Path]:
     root = shared_dir() / "spec-testsuite"
     manifest = json.loads((root / "tiers.json").read_text())
     return [root / name for tier in tiers for name in manifest["tiers"][tier]["files"]]
+
+
+def json_from_wast(files: list[str], spec_root: Path, out_root: Path) -> dict[str, tuple[Path, list[dict]]]:
+    """Convert .wast files (paths relative to `spec_root`) with `wasm-tools json-from-wast`:
+    relative path -> (directory of the module binaries, the script's commands).
+
+    wasm-tools rather than wabt's wast2json: for text modules using data.drop/memory.init
+    without data segments, wast2json omits the data count section (malformed binaries)."""
+    import subprocess
+    from concurrent.futures import ThreadPoolExecutor
+
+    def convert(path: str) -> tuple[str, tuple[Path, list[dict]]]:
+        out = out_root / Path(path).stem
+        out.mkdir()
+        subprocess.run(["wasm-tools", "json-from-wast", str(spec_root / path),
+                        "-o", str(out / "commands.json"), "--wasm-dir", str(out)],
+                       check=True, capture_output=True)
+        return path, (out, json.loads((out / "commands.json").read_text())["commands"])
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return dict(pool.map(convert, files))

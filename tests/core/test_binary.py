@@ -10,11 +10,12 @@ import os
 import re
 import shutil
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import msgspec
 import pytest
+
+from tests._shared import json_from_wast
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -103,16 +104,7 @@ def spec_json(tmp_path_factory) -> dict[str, tuple[Path, list[dict]]]:
         pytest.skip("wasm-tools not on PATH")
     root = tmp_path_factory.mktemp("spec")
 
-    def convert(path: str) -> tuple[str, tuple[Path, list[dict]]]:
-        out = root / Path(path).stem
-        out.mkdir()
-        subprocess.run(["wasm-tools", "json-from-wast", str(SPEC_DIR / path),
-                        "-o", str(out / "commands.json"), "--wasm-dir", str(out)],
-                       check=True, capture_output=True)
-        return path, (out, json.loads((out / "commands.json").read_text())["commands"])
-
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        return dict(pool.map(convert, SPEC_FILES))
+    return json_from_wast(SPEC_FILES, SPEC_DIR, root)
 
 
 def _binaries(spec_json, path: str, malformed: bool):

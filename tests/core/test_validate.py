@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import msgspec
@@ -14,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests._shared import shared_dir
+from tests._shared import json_from_wast, shared_dir
 from wasmcore.errors import DecodeError, ValidationError
 from wasmcore.syntax import opcodes as op
 from wasmcore.syntax.features import WASM_2_0, WasmFeatures
@@ -88,16 +86,7 @@ def spec_json(tmp_path_factory) -> dict[str, tuple[Path, list[dict]]]:
         pytest.skip("wasm-tools not on PATH")
     root = tmp_path_factory.mktemp("spec-valid")
 
-    def convert(path: str) -> tuple[str, tuple[Path, list[dict]]]:
-        out = root / Path(path).stem
-        out.mkdir()
-        subprocess.run(["wasm-tools", "json-from-wast", str(spec_dir() / path),
-                        "-o", str(out / "commands.json"), "--wasm-dir", str(out)],
-                       check=True, capture_output=True)
-        return path, (out, json.loads((out / "commands.json").read_text())["commands"])
-
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        return dict(pool.map(convert, SPEC_FILES))
+    return json_from_wast(SPEC_FILES, spec_dir(), root)
 
 
 @pytest.fixture(scope="session")
