@@ -27,49 +27,125 @@ def _parse_invoke_argument(text: str, value_type) -> object:
     return int(text, 0)
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from wasmcore import Engine, ExitTrap, Linker, Module, Store, Trap
+# wasmtime's wording for each trap, as its CLI prints it ("wasm trap: ...").
+_WASMTIME_TRAP_TEXT = {
+    "STACK_OVERFLOW": "call stack exhausted",
+    "MEMORY_OUT_OF_BOUNDS": "out of bounds memory access",
+    "HEAP_MISALIGNED": "unaligned atomic",
+    "TABLE_OUT_OF_BOUNDS": "undefined element: out of bounds table access",
+    "INDIRECT_CALL_TO_NULL": "uninitialized element",
+    "BAD_SIGNATURE": "indirect call type mismatch",
+    "INTEGER_OVERFLOW": "integer overflow",
+    "INTEGER_DIVISION_BY_ZERO": "integer divide by zero",
+    "BAD_CONVERSION_TO_INTEGER": "invalid conversion to integer",
+    "UNREACHABLE": "wasm `unreachable` instruction executed",
+    "INTERRUPT": "interrupt",
+    "OUT_OF_FUEL": "all fuel consumed by WebAssembly",
+}
+TRAP_EXIT_STATUS = 134  # wasmtime exits like abort() on a trap (checked against its CLI)
 
+
+class CliError(Exception):
+    """A one-line error for the user (printed as `error: ...`, exit status 1)."""
+
+
+def _load_module(engine, path: str):
+    """A .wasm binary, .wat text, or a precompiled artifact (.cwasm), told apart by content."""
+    from wasmcore import Module
+    from wasmcore._artifact import MAGIC
+    from wasmcore.errors import DecodeError
+
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+    except OSError as error:
+        raise CliError(f"failed to open wasm module {path!r}: {error.strerror}") from None
+    if data.startswith(MAGIC):
+        return Module.deserialize(engine, data)
+    if data.startswith(b"\0asm"):
+        return Module(engine, data)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CliError(f"{path}: not a WebAssembly module (no \\0asm magic header, not text)") from None
+    if not text.lstrip().startswith(("(", ";;")):
+        raise CliError(f"{path}: not a WebAssembly module (no \\0asm magic header, and the text "
+                       "does not start with `(`)")
+    try:
+        return Module(engine, text)
+    except DecodeError as error:
+        raise CliError(f"{path}: invalid WebAssembly text: {error}") from None
+
+
+def _trap_report(path: str, trap, entry: str) -> str:
+    code = getattr(trap.trap_code, "name", None)
+    reason = _WASMTIME_TRAP_TEXT.get(code) if code else None
+    lines = [f"Error: failed to run main module `{path}`", "", "Caused by:",
+             f"    0: failed to invoke {entry}"]
+    if trap.frames:
+        lines.append("    1: error while executing at wasm backtrace:")
+        for i, frame in enumerate(trap.frames):
+            at = f"{frame.module_offset:#8x} - " if frame.module_offset is not None else ""
+            module = frame.module_name or "<unknown>"
+            name = frame.func_name or f"<wasm function {frame.func_index}>"
+            lines.append(f"    {i:>5}: {at}{module}!{name}")
+        lines.append(f"    2: {'wasm trap: ' + reason if reason else trap.message}")
+    else:
+        lines.append(f"    1: {'wasm trap: ' + reason if reason else trap.message}")
+    return "\n".join(lines)
+
+
+def _wasi_config(args: argparse.Namespace):
+    from wasmcore import WasiConfig
+
+    wasi = WasiConfig()
+    wasi.argv = [os.path.basename(args.file), *args.args]
+    env = []
+    for item in args.env:
+        name, eq, value = item.partition("=")
+        if not eq:
+            value = os.environ.get(name)
+            if value is None:
+                continue
+        env.append((name, value))
+    wasi.env = env
+    for mapping in args.dir:
+        host, sep, guest = mapping.partition("::")
+        wasi.preopen_dir(host, guest if sep else host)
+    wasi.inherit_stdin()
+    wasi.inherit_stdout()
+    wasi.inherit_stderr()
+    return wasi
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from wasmcore import Engine, ExitTrap, Linker, Store, Trap
+
+    # Like wasmtime, a bad --dir is an error even when the module does not use WASI.
+    for mapping in args.dir:
+        host = mapping.partition("::")[0]
+        if not os.path.isdir(host):
+            raise CliError(f"failed to open directory {host!r} for --dir: "
+                           f"{'not a directory' if os.path.exists(host) else 'no such directory'}")
     engine = Engine(_config_from(args))
     store = Store(engine)
-    module = Module.from_file(engine, args.file)
+    module = _load_module(engine, args.file)
     linker = Linker(engine)
-    wants_wasi = any(imp.module.startswith("wasi") for imp in module._module.imports)
-    if wants_wasi:
-        from wasmcore import WasiConfig
-
-        wasi = WasiConfig()
-        wasi.argv = [os.path.basename(args.file), *args.args]
-        env = []
-        for item in args.env:
-            name, eq, value = item.partition("=")
-            if not eq:
-                value = os.environ.get(name)
-                if value is None:
-                    continue
-            env.append((name, value))
-        wasi.env = env
-        for mapping in args.dir:
-            host, sep, guest = mapping.partition("::")
-            if not os.path.isdir(host):
-                raise SystemExit(f"error: failed to open directory {host!r} for --dir")
-            wasi.preopen_dir(host, guest if sep else host)
-        wasi.inherit_stdin()
-        wasi.inherit_stdout()
-        wasi.inherit_stderr()
-        store.set_wasi(wasi)
+    if any(imp.module.startswith("wasi") for imp in module._module.imports):
+        store.set_wasi(_wasi_config(args))
         linker.define_wasi()
+    entry = f"`{args.invoke}`" if args.invoke else "command default"
     try:
         instance = linker.instantiate(store, module)
         exports = instance.exports(store)
         if args.invoke:
             func = exports.get(args.invoke)
-            if func is None:
-                raise SystemExit(f"error: no export named {args.invoke!r}")
+            if func is None or not hasattr(func, "type"):
+                raise CliError(f"no function export named {args.invoke!r}")
             params = func.type(store)._type.params
             if len(params) != len(args.args):
-                raise SystemExit(f"error: {args.invoke} expects {len(params)} arguments, "
-                                 f"got {len(args.args)}")
+                raise CliError(f"{args.invoke} expects {len(params)} arguments, "
+                               f"got {len(args.args)}")
             result = func(store, *(_parse_invoke_argument(a, t) for a, t in zip(args.args, params)))
             for value in (result if isinstance(result, list) else [] if result is None else [result]):
                 print(value)
@@ -78,12 +154,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             if start is not None:
                 start(store)
     except ExitTrap as exit_trap:
+        sys.stdout.flush()
         return exit_trap.code
     except Trap as trap:
         sys.stdout.flush()
-        print(f"Error: failed to run main module `{args.file}`\n\nCaused by:\n    {trap}",
-              file=sys.stderr)
-        return 134  # wasmtime's status for a trap (abort)
+        print(_trap_report(args.file, trap, entry), file=sys.stderr)
+        return TRAP_EXIT_STATUS
     return 0
 
 
@@ -153,11 +229,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         _logging.configure(args.log or os.environ.get("WASMCORE_LOG", "info"), json=args.log_json)
     try:
         return args.handler(args)
-    except (WasmcoreError, OSError, TypeError, ValueError) as error:
+    except (CliError, WasmcoreError, OSError, TypeError, ValueError) as error:
         if _logging.enabled("wasmcore", "debug"):
             raise
         name = getattr(args, "file", None)
-        prefix = f"error: {name}: " if name else "error: "
+        prefix = f"error: {name}: " if name and not isinstance(error, CliError) else "error: "
         print(f"{prefix}{error}", file=sys.stderr)
         return 1
 
