@@ -16,7 +16,56 @@ def _config_from(args: argparse.Namespace):
     config = Config.from_file(args.config) if getattr(args, "config", None) else Config()
     if getattr(args, "backend", None):
         config.backend = args.backend
+    for key, value in _option_pairs(getattr(args, "wasm_options", []), "-W"):
+        _apply_wasm_option(config, args, key, value)
     return config
+
+
+# `-W`/`-S` as in wasmtime: comma-separated KEY[=VALUE] lists, a bare KEY meaning `y`.
+_FEATURE_OPTIONS = ("threads", "reference-types", "simd", "relaxed-simd", "bulk-memory",
+                    "multi-value", "multi-memory", "memory64", "tail-call", "gc",
+                    "function-references", "exceptions", "extended-const")
+# Resource options that configure the store rather than the engine (read by cmd_run).
+_STORE_OPTIONS = ("fuel", "timeout", "max-memory-size", "max-table-elements", "max-instances",
+                  "max-tables", "max-memories", "trap-on-grow-failure")
+_WASI_OPTIONS = ("cli", "inherit-env", "preview2", "tcp", "udp", "network", "inherit-network")
+
+
+def _option_pairs(groups: list[str], flag: str) -> list[tuple[str, str]]:
+    pairs = []
+    for group in groups:
+        for item in filter(None, group.split(",")):
+            key, eq, value = item.partition("=")
+            pairs.append((key.strip(), value.strip() if eq else "y"))
+    return pairs
+
+
+def _flag(key: str, value: str, flag: str) -> bool:
+    lowered = value.lower()
+    if lowered in ("y", "yes", "true", "1", "on"):
+        return True
+    if lowered in ("n", "no", "false", "0", "off"):
+        return False
+    raise CliError(f"invalid value for {flag} {key}: {value!r} (expected y or n)")
+
+
+def _apply_wasm_option(config, args: argparse.Namespace, key: str, value: str) -> None:
+    if key in _FEATURE_OPTIONS:
+        setattr(config, "wasm_" + key.replace("-", "_"), _flag(key, value, "-W"))
+    elif key == "max-wasm-stack":
+        try:
+            config.max_wasm_stack = int(value, 0)
+        except ValueError:
+            raise CliError(f"invalid value for -W max-wasm-stack: {value!r}") from None
+    elif key in _STORE_OPTIONS:
+        if key == "fuel":
+            config.consume_fuel = True
+        elif key == "timeout":
+            config.epoch_interruption = True
+        vars(args).setdefault("store_options", {})[key] = value
+    else:
+        known = ", ".join(sorted((*_FEATURE_OPTIONS, "max-wasm-stack", *_STORE_OPTIONS)))
+        raise CliError(f"unknown -W option {key!r}; known: {known}")
 
 
 def _parse_invoke_argument(text: str, value_type) -> object:
@@ -115,7 +164,65 @@ def _wasi_config(args: argparse.Namespace):
     wasi.inherit_stdin()
     wasi.inherit_stdout()
     wasi.inherit_stderr()
+    for key, value in _option_pairs(args.wasi_options, "-S"):
+        if key not in _WASI_OPTIONS:
+            raise CliError(f"unknown -S option {key!r}; known: {', '.join(_WASI_OPTIONS)}")
+        enabled = _flag(key, value, "-S")
+        if key == "inherit-env" and enabled:
+            wasi.inherit_env()
+            wasi.env = list({**os.environ, **dict(env)}.items())  # explicit --env values win
+        elif key == "cli" and not enabled:
+            raise CliError("-S cli=n: wasmcore runs only WASI command modules")
+        elif key == "preview2" and enabled:
+            raise CliError("-S preview2=y: WASI preview 2 for core modules is not available yet; "
+                           "core modules use wasi_snapshot_preview1")
+        elif key in ("tcp", "udp", "network", "inherit-network") and enabled:
+            raise CliError(f"-S {key}: wasmcore's WASI grants no network access")
     return wasi
+
+
+def _duration_seconds(text: str) -> float:
+    """wasmtime's durations: `10`, `1.5s`, `300ms`, `2m` (a bare number is seconds)."""
+    units = (("ms", 1e-3), ("us", 1e-6), ("ns", 1e-9), ("s", 1.0), ("m", 60.0), ("h", 3600.0))
+    for suffix, scale in units:
+        if text.endswith(suffix):
+            number = text[:-len(suffix)]
+            break
+    else:
+        number, scale = text, 1.0
+    try:
+        seconds = float(number) * scale
+    except ValueError:
+        raise CliError(f"invalid duration {text!r} (e.g. 10s, 250ms)") from None
+    if seconds <= 0:
+        raise CliError(f"invalid duration {text!r}: must be positive")
+    return seconds
+
+
+def _configure_store(store, options: dict[str, str]) -> None:
+    limits = {}
+    for key, value in options.items():
+        if key == "fuel":
+            try:
+                store.set_fuel(int(value, 0))
+            except ValueError:
+                raise CliError(f"invalid value for fuel: {value!r}") from None
+        elif key == "timeout":
+            import threading
+
+            store.set_epoch_deadline(1)
+            timer = threading.Timer(_duration_seconds(value), store.engine.increment_epoch)
+            timer.daemon = True  # never keeps the process alive after the guest is done
+            timer.start()
+        elif key == "trap-on-grow-failure":
+            limits["trap_on_grow_failure"] = _flag(key, value, "-W")
+        else:
+            try:
+                limits[key.replace("-", "_")] = int(value, 0)
+            except ValueError:
+                raise CliError(f"invalid value for -W {key}: {value!r}") from None
+    if limits:
+        store.set_limits(**limits)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -127,12 +234,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         if not os.path.isdir(host):
             raise CliError(f"failed to open directory {host!r} for --dir: "
                            f"{'not a directory' if os.path.exists(host) else 'no such directory'}")
+    wasi = _wasi_config(args)  # checks -S options even for a module without WASI imports
     engine = Engine(_config_from(args))
     store = Store(engine)
+    _configure_store(store, vars(args).get("store_options", {}))
     module = _load_module(engine, args.file)
     linker = Linker(engine)
     if any(imp.module.startswith("wasi") for imp in module._module.imports):
-        store.set_wasi(_wasi_config(args))
+        store.set_wasi(wasi)
         linker.define_wasi()
     entry = f"`{args.invoke}`" if args.invoke else "command default"
     try:
@@ -206,6 +315,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--env", action="append", default=[], metavar="NAME[=VAL]",
                      help="pass an environment variable to the guest")
     run.add_argument("--invoke", metavar="NAME", help="call this export instead of _start")
+    run.add_argument("-W", dest="wasm_options", action="append", default=[], metavar="OPT[=VAL],..",
+                     help="wasm options as in wasmtime: max-wasm-stack=N, simd=n, fuel=N, "
+                          "timeout=DUR, max-memory-size=BYTES, ...")
+    run.add_argument("-S", dest="wasi_options", action="append", default=[], metavar="OPT[=VAL],..",
+                     help="WASI options as in wasmtime: inherit-env, cli, preview2=n")
     run.add_argument("file")
     run.add_argument("args", nargs=argparse.REMAINDER)
     run.set_defaults(handler=cmd_run)

@@ -198,3 +198,53 @@ def test_artifact_for_another_backend_is_refused(tmp_path):
     result = run_cli("run", artifact)
     assert result.returncode == 1 and result.stderr.startswith("error: ")
     assert len(result.stderr.splitlines()) == 1
+
+
+RECURSE_WAT = '''(module
+  (func $down (export "down") (param i32) (result i32)
+    (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
+      (else (i32.add (i32.const 1) (call $down (i32.sub (local.get 0) (i32.const 1))))))))'''
+
+
+def test_w_max_wasm_stack_bounds_recursion(backend, tmp_path, wat_to_binary):
+    module = tmp_path / "recurse.wasm"
+    module.write_bytes(wat_to_binary(RECURSE_WAT))
+    deep = run_cli("run", "--backend", backend, "--invoke", "down", module, "2000")
+    assert (deep.returncode, deep.stdout) == (0, "2000\n")
+    small = run_cli("run", "--backend", backend, "-W", "max-wasm-stack=4096", "--invoke", "down",
+                    module, "2000")
+    assert small.returncode == 134
+    assert small.stderr.splitlines()[-1].endswith("wasm trap: call stack exhausted")
+
+
+def test_w_feature_flag_turns_a_proposal_off(tmp_path, wat_to_binary):
+    module = tmp_path / "simd.wasm"
+    module.write_bytes(wat_to_binary('(module (func (export "f") (result v128) v128.const i64x2 1 2))'))
+    result = run_cli("run", "-W", "simd=n", "--invoke", "f", module)
+    assert result.returncode == 1 and result.stderr.startswith("error: ")
+    assert "SIMD" in result.stderr or "simd" in result.stderr
+
+
+@pytest.mark.parametrize("flag, option", [("-W", "bogus=1"), ("-W", "simd=maybe"),
+                                          ("-W", "max-wasm-stack=lots"), ("-S", "bogus"),
+                                          ("-S", "tcp")])
+def test_bad_w_and_s_options_are_one_line_errors(trap_module, flag, option):
+    result = run_cli("run", flag, option, trap_module)
+    assert result.returncode == 1 and len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith("error: ")
+
+
+def test_s_inherit_env_passes_the_host_environment(backend, tmp_path, wat_to_binary):
+    module = tmp_path / "envcount.wasm"
+    module.write_bytes(wat_to_binary('''(module
+      (import "wasi_snapshot_preview1" "environ_sizes_get" (func $sizes (param i32 i32) (result i32)))
+      (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+      (memory (export "memory") 1)
+      (func (export "_start") (drop (call $sizes (i32.const 0) (i32.const 4)))
+        (call $exit (i32.load (i32.const 0)))))'''))
+    # LC_ALL set: Python would otherwise add LC_CTYPE to its own environment (PEP 538).
+    env = {"PATH": os.environ.get("PATH", ""), "LC_ALL": "C.UTF-8", "ONE": "1", "TWO": "2"}
+    result = subprocess.run([sys.executable, "-m", "wasmcore", "run", "--backend", backend,
+                             "-S", "inherit-env", "--env", "ONE=override", str(module)],
+                            capture_output=True, text=True, env=env)
+    assert result.returncode == len(env)  # ONE is overridden, not duplicated
