@@ -107,6 +107,22 @@ class WasiConfig:
         self.stderr_sink = ("capture",)
         self._stderr_buf = bytearray()
 
+    def stdout_custom(self, callback) -> None:
+        """Call `callback(data: bytes)` for every write to stdout (wasmtime-py). It may return the
+        number of bytes it consumed; None means all of them."""
+        if not callable(callback):
+            raise TypeError("expected a callable")
+        self.stdout_sink = ("custom", callback)
+
+    def stderr_custom(self, callback) -> None:
+        """Like `stdout_custom`, for stderr."""
+        if not callable(callback):
+            raise TypeError("expected a callable")
+        self.stderr_sink = ("custom", callback)
+
+    def close(self) -> None:
+        """Kept for wasmtime-py: a WasiConfig holds no native resources."""
+
     @property
     def stdout_captured(self) -> bytes:
         return bytes(self._stdout_buf)

@@ -118,3 +118,35 @@ def test_stdin_and_stdout_files(tmp_path):
     import gc
     gc.collect()
     assert (tmp_path / "out").read_bytes() == b"from a file"
+
+
+def test_stdout_and_stderr_custom_callbacks(backend):
+    """wasmtime-py's stdout_custom/stderr_custom: every write reaches the callback as bytes."""
+    config = wasmcore.Config()
+    config.backend = backend
+    engine = wasmcore.Engine(config)
+    store = Store(engine)
+    module = Module(engine, '''(module
+      (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 16) "out!err")
+      (func (export "_start")
+        (i32.store (i32.const 0) (i32.const 16)) (i32.store (i32.const 4) (i32.const 4))
+        (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 100)))
+        (i32.store (i32.const 0) (i32.const 20)) (i32.store (i32.const 4) (i32.const 3))
+        (drop (call $write (i32.const 2) (i32.const 0) (i32.const 1) (i32.const 104)))))''')
+    linker = Linker(engine)
+    linker.define_wasi()
+    out, err = [], []
+    cfg = WasiConfig()
+    cfg.stdout_custom(out.append)
+    cfg.stderr_custom(lambda data: err.append(data) or 1)  # consumes 1 byte only
+    store.set_wasi(cfg)
+    instance = linker.instantiate(store, module)
+    instance.exports(store)["_start"](store)
+    memory = instance.exports(store)["memory"]
+    assert out == [b"out!"] and err == [b"err"]
+    nwritten = memory.read(store, 100, 108)
+    assert (nwritten[:4], nwritten[4:]) == ((4).to_bytes(4, "little"), (1).to_bytes(4, "little"))
+    with pytest.raises(TypeError):
+        cfg.stdout_custom("not callable")

@@ -86,8 +86,9 @@ class Stdio:
     """stdin/stdout/stderr per the config: in-memory bytes, null, capture, inherit or a file."""
 
     def __init__(self, mode: str, *, data: bytes = b"", buffer: bytearray | None = None,
-                 host_fd: int | None = None, pystream=None):
+                 host_fd: int | None = None, pystream=None, callback=None):
         self.mode = mode
+        self.callback = callback
         self.input = io.BytesIO(data) if mode == "bytes" else None
         self.buffer = buffer
         self.host_fd = host_fd
@@ -103,6 +104,9 @@ class Stdio:
     def write(self, data: bytes) -> int:
         if self.mode == "capture":
             self.buffer.extend(data)
+        elif self.mode == "custom":
+            consumed = self.callback(bytes(data))
+            return len(data) if consumed is None else max(0, min(int(consumed), len(data)))
         elif self.mode == "inherit":
             stream = self.pystream
             try:
@@ -155,6 +159,8 @@ def _sink(cfg, which: str) -> Stdio:
     sink = getattr(cfg, f"{which}_sink", ("null",)) if cfg is not None else ("null",)
     if sink[0] == "capture":
         return Stdio("capture", buffer=getattr(cfg, f"_{which}_buf"))
+    if sink[0] == "custom":
+        return Stdio("custom", callback=sink[1])
     if sink[0] == "inherit":
         return Stdio("inherit", pystream=getattr(sys, which))
     if sink[0] == "file":
