@@ -8,7 +8,7 @@ from wasmcore._engine import Engine
 from wasmcore._externs import Global, Memory, Table
 from wasmcore._func import Caller, Func
 from wasmcore._instance import Instance, InstanceExports
-from wasmcore._linker import Linker
+from wasmcore._linker import InstancePre, Linker
 from wasmcore._module import Module
 from wasmcore._store import Store
 from wasmcore._types import (ExportType, FuncType, GlobalType, ImportType, Limits, MemoryType,
@@ -24,8 +24,8 @@ except ImportError:  # pragma: no cover - present once WASI lands
     pass
 
 __all__ = [
-    "Config", "Engine", "Store", "Module", "Linker", "Instance", "InstanceExports", "Func",
-    "Caller", "FuncType", "ValType", "Val", "Memory", "MemoryType", "Table", "TableType",
+    "Config", "Engine", "Store", "Module", "Linker", "InstancePre", "Instance", "InstanceExports",
+    "Func", "Caller", "FuncType", "ValType", "Val", "Memory", "MemoryType", "Table", "TableType",
     "Global", "GlobalType", "Limits", "ImportType", "ExportType", "Trap", "TrapCode", "Frame",
     "ExitTrap", "WasmcoreError", "WasmtimeError", "DecodeError", "ValidationError", "LinkError",
     "ConfigError", "WasiConfig", "DirPerms", "FilePerms", "wat2wasm",

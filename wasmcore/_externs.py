@@ -6,7 +6,7 @@ from typing import Any
 
 from wasmcore._types import GlobalType, MemoryType, TableType
 from wasmcore.errors import Trap, WasmcoreError
-from wasmcore.runtime import GlobalInstance, MemoryInstance, TableInstance
+from wasmcore.runtime import PAGE_SIZE, GlobalInstance, MemoryInstance, TableInstance
 from wasmcore.runtime.values import from_python, to_python
 
 
@@ -72,6 +72,25 @@ class Memory:
 
         return ctypes.cast(ctypes.addressof(ctypes.c_char.from_buffer(self._memory.data)),
                            ctypes.POINTER(ctypes.c_ubyte))
+
+    def get_buffer_ptr(self, store: Any = None, size: int | None = None, offset: int = 0):
+        """A ctypes `c_ubyte` array over the memory (zero-copy; e.g. for `numpy.frombuffer`).
+        The memory never moves, so the array stays valid after `grow`."""
+        import ctypes
+
+        length = self.data_len(store)
+        if size is None:
+            size = length - offset
+        if offset < 0 or size < 0 or offset + size > length:
+            raise IndexError("buffer range out of bounds")
+        base = ctypes.addressof(ctypes.c_char.from_buffer(self._memory.data))
+        return (ctypes.c_ubyte * size).from_address(base + offset)
+
+    def page_size(self, store: Any = None) -> int:
+        return PAGE_SIZE
+
+    def page_size_log2(self, store: Any = None) -> int:
+        return PAGE_SIZE.bit_length() - 1
 
 
 class Table:

@@ -83,14 +83,57 @@ class Linker:
             return cached[1]
         return item
 
+    def _unknown_imports(self, module: Module):
+        if not isinstance(module, Module):
+            raise TypeError("expected a Module")
+        decoded = module._module
+        for imp in decoded.imports:
+            if (imp.module, imp.name) not in self._items:
+                yield imp, (decoded.types[imp.desc] if imp.kind == ExternKind.FUNC else imp.desc)
+
+    def define_unknown_imports_as_traps(self, module: Module) -> None:
+        """Define each still-undefined function import of `module` as a function that traps
+        when called (other kinds of imports stay undefined)."""
+        for imp, func_type in list(self._unknown_imports(module)):
+            if imp.kind == ExternKind.FUNC:
+                message = f"unknown import: `{imp.module}::{imp.name}` has not been defined"
+                self._insert(imp.module, imp.name,
+                             HostFunction(func_type, _trapping(message), False, "bits", imp.name))
+
+    def define_unknown_imports_as_default_values(self, store: Any, module: Module) -> None:
+        """Define each still-undefined import of `module` with a default: functions returning
+        zeros (null references), zero globals, memories and tables of the minimum size."""
+        from wasmcore._externs import Global, Memory, Table
+        from wasmcore._types import GlobalType, MemoryType, TableType
+
+        for imp, desc in list(self._unknown_imports(module)):
+            if imp.kind == ExternKind.FUNC:
+                zeros = tuple(None if t.is_reference else 0 for t in desc.results)
+                item = HostFunction(desc, lambda *args, _zeros=zeros: _zeros, False, "bits",
+                                    imp.name)
+            elif imp.kind == ExternKind.GLOBAL:
+                item = Global(store, GlobalType._from(desc),
+                              None if desc.value_type.is_reference else 0)._global
+            elif imp.kind == ExternKind.MEMORY:
+                item = Memory(store, MemoryType._from(desc))._memory
+            else:
+                item = Table(store, TableType._from(desc), None)._table
+            self._insert(imp.module, imp.name, item)
+
+    def instantiate_pre(self, module: Module) -> "InstancePre":
+        """Check now that every import of `module` is defined; `InstancePre.instantiate(store)`
+        then makes instances without resolving names again."""
+        for imp, _ in self._unknown_imports(module):
+            raise LinkError(_unknown_import_message(imp))
+        return InstancePre(self, module)
+
     def instantiate(self, store: Any, module: Module) -> Instance:
         store = getattr(store, "_store_ref", store)
         externs = []
         for imp in module._module.imports:
             item = self._resolve(store, imp.module, imp.name)
             if item is None:
-                raise LinkError(f"unknown import: `{imp.module}::{imp.name}` has not been "
-                                f"defined (expected a {_KIND_NAMES[imp.kind]})")
+                raise LinkError(_unknown_import_message(imp))
             externs.append(item)
         from wasmcore._instantiate import instantiate
 
@@ -109,3 +152,34 @@ class Linker:
         if item is None:
             raise WasmcoreError(f"no default function defined for module {name!r}")
         return wrap_extern(item)
+
+
+class InstancePre:
+    """A module whose imports a linker has resolved (wasmtime-py's `InstancePre`)."""
+
+    def __init__(self, linker: Linker, module: Module):
+        self._linker = linker
+        self._module = module
+
+    @property
+    def module(self) -> Module:
+        return self._module
+
+    def instantiate(self, store: Any) -> Instance:
+        return self._linker.instantiate(store, self._module)
+
+    def close(self) -> None:
+        """Kept for wasmtime-py: nothing native to free."""
+
+
+def _unknown_import_message(imp) -> str:
+    return (f"unknown import: `{imp.module}::{imp.name}` has not been defined "
+            f"(expected a {_KIND_NAMES[imp.kind]})")
+
+
+def _trapping(message: str) -> Callable[..., tuple]:
+    from wasmcore.errors import Trap
+
+    def trap(*args: Any) -> tuple:
+        raise Trap(message)
+    return trap

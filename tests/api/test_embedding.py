@@ -138,3 +138,62 @@ def test_module_imports_exports_and_validate(engine, wat_to_binary):
         w.Module.validate(engine, b"\0asm\1\0\0\0\x01")
     with pytest.raises(w.WasmtimeError):
         w.Module(engine, b"\0asm\1\0\0\0\x01")
+
+
+UNKNOWN_IMPORTS_WAT = '''(module
+  (import "m" "f" (func $f (param i32) (result i32 i64)))
+  (import "m" "g" (global $g i32))
+  (import "m" "mem" (memory 1))
+  (import "m" "tab" (table 2 funcref))
+  (func (export "call_f") (result i32 i64) (call $f (i32.const 5)))
+  (func (export "read") (result i32 i32 i32) (global.get $g) (memory.size) (table.size)))'''
+
+
+def test_define_unknown_imports_as_traps(engine, store, linker):
+    module = w.Module(engine, '(module (import "m" "f" (func (result i32)))'
+                                     ' (func (export "c") (result i32) call 0))')
+    linker.define_unknown_imports_as_traps(module)
+    instance = linker.instantiate(store, module)
+    with pytest.raises(w.Trap, match="unknown import: `m::f` has not been defined"):
+        instance.exports(store)["c"](store)
+    # only functions: a module that also imports a global still fails to link
+    other = w.Module(engine, UNKNOWN_IMPORTS_WAT)
+    linker.define_unknown_imports_as_traps(other)
+    with pytest.raises(w.LinkError, match="m::g"):
+        linker.instantiate(store, other)
+
+
+def test_define_unknown_imports_as_default_values(engine, store, linker):
+    module = w.Module(engine, UNKNOWN_IMPORTS_WAT)
+    linker.define_unknown_imports_as_default_values(store, module)
+    exports = linker.instantiate(store, module).exports(store)
+    assert exports["call_f"](store) == [0, 0]
+    assert exports["read"](store) == [0, 1, 2]
+
+
+def test_instance_pre(engine, store, linker):
+    module = w.Module(engine, '(module (import "m" "f" (func (result i32)))'
+                                     ' (func (export "c") (result i32) call 0))')
+    with pytest.raises(w.LinkError, match="m::f"):
+        linker.instantiate_pre(module)
+    linker.define_func("m", "f", w.FuncType([], [w.ValType.i32()]), lambda: 41)
+    pre = linker.instantiate_pre(module)
+    assert isinstance(pre, w.InstancePre) and pre.module is module
+    first, second = pre.instantiate(store), pre.instantiate(w.Store(engine))
+    assert first.exports(store)["c"](store) == 41 and first is not second
+
+
+def test_memory_buffer_pointer_is_zero_copy_and_survives_grow(engine, store):
+    memory = w.Memory(store, w.MemoryType(w.Limits(1, 3)))
+    assert (memory.page_size(store), memory.page_size_log2(store)) == (65536, 16)
+    buffer = memory.get_buffer_ptr(store)
+    assert len(buffer) == 65536
+    buffer[10] = 0xAB
+    assert memory.read(store, 10, 11) == bytearray([0xAB])
+    memory.grow(store, 1)
+    memory.write(store, b"\x01", 11)
+    assert buffer[11] == 1  # the mapping did not move
+    tail = memory.get_buffer_ptr(store, 4, 2 * 65536 - 4)
+    assert len(tail) == 4
+    with pytest.raises(IndexError):
+        memory.get_buffer_ptr(store, 8, 2 * 65536 - 4)
