@@ -88,6 +88,17 @@ class Engine:
     def is_pulley(self) -> bool:
         return False
 
+    def precompile_module(self, wasm: bytes | str) -> bytes:
+        """Decode, validate and compile `wasm` for this engine's target (`config.target`, or the
+        host) and return the artifact that `Module.deserialize` loads without compiling."""
+        from wasmcore._artifact import serialize_parts
+
+        if not isinstance(wasm, (bytes, bytearray, memoryview, str)):
+            raise TypeError("expected bytes or str")
+        decoded = self.plugins.decode(self, wasm if isinstance(wasm, str) else bytes(wasm))
+        self.plugins.validate(self, decoded)
+        return serialize_parts(self, decoded, self.plugins.compile(self, decoded))
+
     def close(self) -> None:
         if not self._closed:
             self._closed = True

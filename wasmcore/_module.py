@@ -22,10 +22,23 @@ class Module:
             raise TypeError("expected an Engine")
         if not isinstance(wasm, (bytes, bytearray, memoryview, str)):
             raise TypeError("expected bytes or str")
+        data = wasm if isinstance(wasm, str) else bytes(wasm)
+        cache = None
+        if engine.config.cache:
+            from wasmcore._cache import CodeCache
+
+            cache = CodeCache(engine)
+            key = data.encode("utf-8") if isinstance(data, str) else data
+            cached = cache.load(engine, key)
+            if cached is not None:
+                self._init(engine, cached._module, cached._compiled)
+                return
         plugins = engine.plugins
-        decoded = plugins.decode(engine, wasm if isinstance(wasm, str) else bytes(wasm))
+        decoded = plugins.decode(engine, data)
         plugins.validate(engine, decoded)
         self._init(engine, decoded, plugins.compile(engine, decoded))
+        if cache is not None:
+            cache.store(engine, key, self)
 
     def _init(self, engine: Engine, decoded: DecodedModule, compiled: Any) -> None:
         self.engine = engine

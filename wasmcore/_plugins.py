@@ -168,9 +168,9 @@ class PluginManager(pluggy.PluginManager):
     def serialize(self, engine, compiled) -> bytes | None:
         return self.hook.wasmcore_serialize(engine=engine, compiled=compiled)
 
-    def deserialize(self, engine, module, backend: str, payload: bytes):
+    def deserialize(self, engine, module, backend: str, payload: bytes, header=None):
         return self.hook.wasmcore_deserialize(engine=engine, module=module, backend=backend,
-                                              payload=payload)
+                                              payload=payload, header=header)
 
     def allocate(self, engine, store, module):
         return self.hook.wasmcore_allocate(engine=engine, store=store, module=module)

@@ -18,7 +18,16 @@ def _config_from(args: argparse.Namespace):
         config.backend = args.backend
     for key, value in _option_pairs(getattr(args, "wasm_options", []), "-W"):
         _apply_wasm_option(config, args, key, value)
+    _apply_resource_flags(config, args)
     return config
+
+
+def _apply_resource_flags(config, args: argparse.Namespace) -> None:
+    """`run --fuel N` and `--timeout DURATION`: the same as `-W fuel=N`, `-W timeout=DUR`."""
+    for key in ("fuel", "timeout"):
+        value = getattr(args, key, None)
+        if value is not None:
+            _apply_wasm_option(config, args, key, value)
 
 
 # `-W`/`-S` as in wasmtime: comma-separated KEY[=VALUE] lists, a bare KEY meaning `y`.
@@ -272,6 +281,32 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compile(args: argparse.Namespace) -> int:
+    """Ahead-of-time compilation to a .cwasm artifact, as `wasmtime compile`."""
+    from wasmcore import Engine
+    from wasmcore._artifact import normalize_target
+
+    config = _config_from(args)
+    if args.target:
+        config.target = normalize_target(args.target)
+    engine = Engine(config)
+    try:
+        with open(args.file, "rb") as file:
+            data = file.read()
+    except OSError as error:
+        raise CliError(f"failed to open wasm module {args.file!r}: {error.strerror}") from None
+    if not data.startswith(b"\0asm"):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise CliError(f"{args.file}: not a WebAssembly module") from None
+    artifact = engine.precompile_module(data)
+    output = args.output or os.path.splitext(args.file)[0] + ".cwasm"
+    with open(output, "wb") as file:
+        file.write(artifact)
+    return 0
+
+
 def cmd_wast(args: argparse.Namespace) -> int:
     from wasmcore._wast import run_wast_file
 
@@ -318,11 +353,26 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-W", dest="wasm_options", action="append", default=[], metavar="OPT[=VAL],..",
                      help="wasm options as in wasmtime: max-wasm-stack=N, simd=n, fuel=N, "
                           "timeout=DUR, max-memory-size=BYTES, ...")
+    run.add_argument("--fuel", metavar="N", help="stop the guest after N units of fuel "
+                     "(as -W fuel=N)")
+    run.add_argument("--timeout", metavar="DURATION", help="interrupt the guest after DURATION "
+                     "(10s, 250ms; epoch-based, as -W timeout=DURATION)")
     run.add_argument("-S", dest="wasi_options", action="append", default=[], metavar="OPT[=VAL],..",
                      help="WASI options as in wasmtime: inherit-env, cli, preview2=n")
     run.add_argument("file")
     run.add_argument("args", nargs=argparse.REMAINDER)
     run.set_defaults(handler=cmd_run)
+
+    compile_ = commands.add_parser("compile", help="compile a module ahead of time to .cwasm")
+    compile_.add_argument("--backend", help="execution backend (default: interp)")
+    compile_.add_argument("--target", metavar="TRIPLE",
+                          help="cross-compile, e.g. x86_64-unknown-linux-gnu, aarch64-linux")
+    compile_.add_argument("-W", dest="wasm_options", action="append", default=[],
+                          metavar="OPT[=VAL],..", help="wasm options, as for run")
+    compile_.add_argument("-o", "--output", metavar="OUT.cwasm",
+                          help="output file (default: the input's name with .cwasm)")
+    compile_.add_argument("file")
+    compile_.set_defaults(handler=cmd_compile)
 
     wast = commands.add_parser("wast", help="run .wast spec test scripts")
     wast.add_argument("--backend", help="execution backend (default: interp)")

@@ -109,12 +109,15 @@ def wasmcore_serialize(engine: "Engine", compiled: "CompiledModule") -> bytes | 
 
 @hookspec(firstresult=True)
 def wasmcore_deserialize(engine: "Engine", module: "DecodedModule", backend: str,
-                         payload: bytes) -> "CompiledModule | None":
+                         payload: bytes, header: Any) -> "CompiledModule | None":
     """Rebuild a compiled module from an artifact payload written by `wasmcore_serialize`.
 
-    Called once per `Module.deserialize()`, after the core has checked the header (format and
-    wasmcore version, backend, target, config fingerprint). firstresult: the backend named
-    `backend` answers.
+    Called once per `Module.deserialize()` (and per compiled-code cache hit), after the core
+    has checked the header (`wasmcore._artifact.ArtifactHeader`: format and wasmcore version,
+    backend, target, config fingerprint). firstresult: the backend named `backend` answers.
+    A native backend checks `header.cpu_features` against the host here and raises
+    `WasmcoreError` if the code needs features the host lacks. Return None to have the core
+    recompile the (trusted, already validated) module instead.
     """
 
 

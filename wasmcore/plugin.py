@@ -42,6 +42,13 @@ class CompiledModule(Protocol):
 
     module: "DecodedModule"
     backend: str  # the entry-point name of the backend that compiled it
+    # Optional, read by the artifact writer: the triple of the machine code (None or absent =
+    # target-independent, loads on any host) and the CPU features it may use.
+    target: "str | None"
+    cpu_features: str
+    # Optional: True if the code enforces fuel / epoch deadlines (Engine.check_compiled).
+    supports_fuel: bool
+    supports_epochs: bool
 
     def code_regions(self) -> list["CodeRegion"]:
         """Native code published for this module (empty for interpreters); for profilers."""

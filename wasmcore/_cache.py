@@ -1,0 +1,82 @@
+"""The compiled-code cache (`config.cache`): artifacts on disk keyed by the module's bytes and
+everything that changes the code (wasmcore version, backend, target, settings fingerprint), so
+a second `Module(engine, wasm)` of the same bytes skips decoding, validation and compilation.
+
+A cache never breaks a run: unreadable, stale or corrupt entries are recompiled and replaced,
+and a cache directory that cannot be written only costs the saving."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import tomllib
+from pathlib import Path
+
+import wasmcore
+from wasmcore._logging import get_logger
+from wasmcore.errors import WasmcoreError
+
+log = get_logger("wasmcore.cache")
+
+
+def cache_directory(setting: str) -> Path:
+    """`config.cache` names a directory, or (as in wasmtime) a TOML file whose
+    `[cache] directory` names one."""
+    path = Path(setting).expanduser()
+    if path.suffix == ".toml" and path.is_file():
+        try:
+            table = tomllib.loads(path.read_text()).get("cache", {})
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise WasmcoreError(f"cannot read cache config {path}: {error}") from None
+        directory = table.get("directory")
+        if not isinstance(directory, str):
+            raise WasmcoreError(f"cache config {path} has no [cache] directory = \"...\"")
+        return Path(directory).expanduser()
+    return path
+
+
+class CodeCache:
+    def __init__(self, engine):
+        from wasmcore._artifact import engine_target, fingerprint
+
+        settings = engine.config
+        self.root = cache_directory(settings.cache) / f"wasmcore-{wasmcore.__version__}" / (
+            f"{settings.backend}-{engine_target(engine)}-{fingerprint(engine)}")
+
+    def _path(self, data: bytes) -> Path:
+        return self.root / f"{hashlib.sha256(data).hexdigest()}.cwasm"
+
+    def load(self, engine, data: bytes):
+        from wasmcore._artifact import deserialize
+
+        path = self._path(data)
+        try:
+            encoded = path.read_bytes()
+        except OSError:
+            return None
+        try:
+            module = deserialize(engine, encoded)
+        except WasmcoreError as error:
+            log.debug("cache.stale", path=str(path), error=str(error))
+            try:
+                path.unlink()
+            except OSError:
+                pass
+            return None
+        log.debug("cache.hit", path=str(path))
+        return module
+
+    def store(self, engine, data: bytes, module) -> None:
+        path = self._path(data)
+        try:
+            encoded = module.serialize()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Write then rename: a concurrent reader sees the whole artifact or none.
+            fd, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+            with os.fdopen(fd, "wb") as file:
+                file.write(encoded)
+            os.replace(temporary, path)
+            log.debug("cache.stored", path=str(path), bytes=len(encoded))
+        except (OSError, WasmcoreError) as error:
+            log.debug("cache.unwritable", path=str(path), error=str(error))
