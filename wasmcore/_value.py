@@ -51,6 +51,39 @@ class Val:
     def value(self) -> Any:
         return self._value
 
+    @classmethod
+    def ref_null(cls, ty: ValType) -> "Val":
+        """A null reference of the reference type `ty`."""
+        from wasmcore.errors import WasmcoreError
+
+        if ty == ValType.externref():
+            return cls.externref(None)
+        if ty == ValType.funcref():
+            return cls.funcref(None)
+        raise WasmcoreError(f"Invalid reference type for `ref_null`: {ty}")
+
+    # as_<kind>(): the value if this Val has that kind, else None (wasmtime-py).
+    def _as(self, kind: ValType) -> Any:
+        return self._value if self._type == kind else None
+
+    def as_i32(self) -> int | None:
+        return self._as(ValType.i32())
+
+    def as_i64(self) -> int | None:
+        return self._as(ValType.i64())
+
+    def as_f32(self) -> float | None:
+        return self._as(ValType.f32())
+
+    def as_f64(self) -> float | None:
+        return self._as(ValType.f64())
+
+    def as_externref(self) -> Any:
+        return self._as(ValType.externref())
+
+    def as_funcref(self) -> Any:
+        return self._as(ValType.funcref())
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Val):
             return self._type == other._type and self._value == other._value

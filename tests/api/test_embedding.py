@@ -197,3 +197,15 @@ def test_memory_buffer_pointer_is_zero_copy_and_survives_grow(engine, store):
     assert len(tail) == 4
     with pytest.raises(IndexError):
         memory.get_buffer_ptr(store, 8, 2 * 65536 - 4)
+
+
+def test_val_accessors_and_ref_null():
+    assert (w.Val.i32(-1).as_i32(), w.Val.i32(1).as_i64(), w.Val.i64(2).as_i64()) == (-1, None, 2)
+    assert (w.Val.f32(1.5).as_f32(), w.Val.f64(2.5).as_f64(), w.Val.f64(2.5).as_f32()) == (1.5, 2.5, None)
+    marker = object()
+    assert w.Val.externref(marker).as_externref() is marker
+    assert w.Val.externref(marker).as_funcref() is None
+    assert w.Val.ref_null(w.ValType.funcref()).as_funcref() is None
+    assert w.Val.ref_null(w.ValType.externref()).type == w.ValType.externref()
+    with pytest.raises(w.WasmcoreError, match="ref_null"):
+        w.Val.ref_null(w.ValType.i32())
