@@ -10,7 +10,7 @@ from wasmcore._func import Caller, Func
 from wasmcore._instance import Instance, InstanceExports
 from wasmcore._linker import InstancePre, Linker
 from wasmcore._module import Module
-from wasmcore._store import Store
+from wasmcore._store import Store, StoreLimits, StoreLimitsBuilder
 from wasmcore._types import (ExportType, FuncType, GlobalType, ImportType, Limits, MemoryType,
                              TableType, ValType)
 from wasmcore._value import Val
@@ -24,7 +24,7 @@ except ImportError:  # pragma: no cover - present once WASI lands
     pass
 
 __all__ = [
-    "Config", "Engine", "Store", "Module", "Linker", "InstancePre", "Instance", "InstanceExports",
+    "Config", "Engine", "Store", "StoreLimits", "StoreLimitsBuilder", "Module", "Linker", "InstancePre", "Instance", "InstanceExports",
     "Func", "Caller", "FuncType", "ValType", "Val", "Memory", "MemoryType", "Table", "TableType",
     "Global", "GlobalType", "Limits", "ImportType", "ExportType", "Trap", "TrapCode", "Frame",
     "ExitTrap", "WasmcoreError", "WasmtimeError", "DecodeError", "ValidationError", "LinkError",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import threading
+import ctypes
+import itertools
 import weakref
 from typing import Any
 
@@ -31,14 +32,12 @@ class Engine:
             skipped = "".join(f"; {s.name} skipped ({s.reason})" for s in self.plugins.skipped)
             raise ConfigError(f"unknown backend {self._settings.backend!r}; installed backends: "
                               f"{installed}{skipped}")
-        for option in ("consume_fuel", "epoch_interruption"):
-            # Accepting these without enforcing them would let a guest run unbounded.
-            if getattr(self._settings, option):
-                raise ConfigError(f"{option} is not supported by backend "
-                                  f"{self._settings.backend!r} yet")
         self._plugin_settings = self._resolve_plugin_settings()
-        self._epoch = 0
-        self._epoch_lock = threading.Lock()
+        # The epoch: `_epoch_counter.value` is what interp code compares (a slot read);
+        # `epoch_cell` is the same number in a C u64 a native backend can load from its address.
+        self._epoch_counter = EpochCounter()
+        self.epoch_cell = ctypes.c_uint64(0)
+        self._epoch_ticks = itertools.count(1)
         self._closed = False
         self.plugins.engine_created(self)
         self._finalizer = weakref.finalize(self, _close_quietly, self.plugins, weakref.ref(self))
@@ -78,12 +77,29 @@ class Engine:
 
     # --- epochs -----------------------------------------------------------------------------
     def increment_epoch(self) -> None:
-        """Advance the epoch; safe from another thread or a signal handler."""
-        self._epoch += 1  # a single attribute store is atomic under the GIL
+        """Advance the epoch by one; safe from another thread or a signal handler (no lock:
+        `next()` on the counter is atomic under the GIL; racing increments only ever publish a
+        tick late, by one at most)."""
+        tick = next(self._epoch_ticks)
+        counter = self._epoch_counter
+        if tick > counter.value:
+            counter.value = tick
+            self.epoch_cell.value = tick
 
     @property
     def epoch(self) -> int:
-        return self._epoch
+        return self._epoch_counter.value
+
+    def check_compiled(self, compiled: Any) -> None:
+        """Refuse a compiled module whose backend cannot enforce this engine's resource
+        settings: accepting them unenforced would let a guest run unbounded. A backend's
+        CompiledModule declares `supports_fuel` / `supports_epochs` (docs/plugins.md)."""
+        for option, feature in (("consume_fuel", "supports_fuel"),
+                                ("epoch_interruption", "supports_epochs")):
+            if getattr(self._settings, option) and not getattr(compiled, feature, False):
+                backend = getattr(compiled, "backend", self._settings.backend)
+                raise ConfigError(f"{option} is not supported by backend {backend!r} (its "
+                                  f"compiled modules do not declare {feature})")
 
     def is_pulley(self) -> bool:
         return False
@@ -104,6 +120,15 @@ class Engine:
             self._closed = True
             self._finalizer.detach()
             self.plugins.engine_closed(self)
+
+
+class EpochCounter:
+    """The engine's epoch as a Python int behind a slot, for fast reads by generated code."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
 
 
 def _close_quietly(plugins: PluginManager, engine_ref) -> None:

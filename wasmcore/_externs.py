@@ -129,7 +129,7 @@ class Table:
     def set(self, store: Any, idx: int, val: Any) -> None:
         if not 0 <= idx < self._table.size:
             raise WasmcoreError("table index out of bounds")
-        self._table.elements[idx] = from_python(self._table.type.element, val, store)
+        self._table.set(idx, from_python(self._table.type.element, val, store))
 
 
 class Global:

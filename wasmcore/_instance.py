@@ -16,7 +16,10 @@ _WRAPPERS = {FuncInstance: Func, MemoryInstance: Memory, TableInstance: Table,
 
 def wrap_extern(runtime_object: Any) -> Any:
     """The API object (Func, Memory, Table, Global) for a runtime object."""
-    return _WRAPPERS[type(runtime_object)]._from_instance(runtime_object)
+    wrapper = _WRAPPERS.get(type(runtime_object))
+    if wrapper is None:  # a backend's subclass (e.g. a global whose value lives in a native cell)
+        wrapper = next(w for cls, w in _WRAPPERS.items() if isinstance(runtime_object, cls))
+    return wrapper._from_instance(runtime_object)
 
 
 def unwrap_extern(item: Any) -> Any:

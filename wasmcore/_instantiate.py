@@ -124,7 +124,7 @@ def instantiate(store, module, externs: Sequence[Any]) -> ModuleInstance:
             items = instance.elements[index]
             if start + len(items) > table.size:
                 raise Trap(TrapCode.TABLE_OUT_OF_BOUNDS, "out of bounds table access")
-            table.elements[start:start + len(items)] = items
+            table.set_range(start, items)
         if segment.mode != SegmentMode.PASSIVE:
             instance.elements[index] = []
     for index, segment in enumerate(decoded.datas):

@@ -41,6 +41,7 @@ class Module:
             cache.store(engine, key, self)
 
     def _init(self, engine: Engine, decoded: DecodedModule, compiled: Any) -> None:
+        engine.check_compiled(compiled)  # fuel/epochs need a backend that enforces them
         self.engine = engine
         self._module = decoded
         self._compiled = compiled

@@ -33,7 +33,12 @@ class Val:
 
     @classmethod
     def v128(cls, value: int) -> "Val":
-        return cls(ValType.v128(), int(value) & ((1 << 128) - 1))
+        """A v128 from an int: lane 0 in the low bits; negative ints wrap (two's complement)
+        as they do for i32/i64. (wasmtime-py 50 has no v128 value; this follows Rust wasmtime's
+        `Val::V128(u128)`.)"""
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"expected an int, got {type(value).__name__}")
+        return cls(ValType.v128(), value & ((1 << 128) - 1))
 
     @classmethod
     def funcref(cls, func: Any) -> "Val":

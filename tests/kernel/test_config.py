@@ -49,10 +49,24 @@ def test_unknown_plugin_namespace():
 
 
 def test_unenforced_resource_settings_are_refused():
+    # A backend whose compiled modules do not declare supports_fuel (tests/limits has more).
+    from wasmcore._plugins import PluginManager
+    from wasmcore.plugin import hookimpl
+
+    class Compiled:
+        backend = "nofuel"
+
+    class NoFuel:
+        @hookimpl
+        def wasmcore_compile(self, engine, module):
+            return Compiled() if engine.config.backend == "nofuel" else None
+
     config = wasmcore.Config()
+    config.backend = "nofuel"
     config.consume_fuel = True
+    engine = wasmcore.Engine(config, plugins=PluginManager(plugins=[("nofuel", NoFuel())]))
     with pytest.raises(ConfigError, match="consume_fuel"):
-        wasmcore.Engine(config)
+        wasmcore.Module(engine, "(module)")
 
 
 def test_toml_file(tmp_path):

@@ -33,10 +33,13 @@ class MemoryInstance:
     stay valid, and a native backend may keep the base address. `size` is the current length in
     bytes; every access must be checked against it (the mapping is longer)."""
 
-    __slots__ = ("type", "data", "size", "maximum_pages", "limiter", "__weakref__")
+    # `native`: an optional cell a native backend reads {base, size} from (anything with a
+    # settable second item, e.g. a ctypes array of two u64); grow keeps its size current.
+    __slots__ = ("type", "data", "size", "maximum_pages", "limiter", "native", "__weakref__")
 
     def __init__(self, type: MemoryType, limiter: Any = None):
         self.type = type
+        self.native = None
         self.limiter = limiter  # store limits (has memory_growing), or None
         maximum = type.limits.max
         cap = _limits.MAX_MEMORY_PAGES_64 if type.is_64 else _limits.MAX_MEMORY_PAGES_32
@@ -58,11 +61,14 @@ class MemoryInstance:
         old_pages = self.size // PAGE_SIZE
         new_pages = old_pages + delta_pages
         if new_pages > self.maximum_pages:
+            _grow_failed(self.limiter, "memory")
             return -1
         if self.limiter is not None and delta_pages and not self.limiter.memory_growing(
                 self.size, new_pages * PAGE_SIZE, self.type.limits.max):
             return -1
         self.size = new_pages * PAGE_SIZE
+        if self.native is not None:
+            self.native[1] = self.size
         return old_pages
 
     def read(self, start: int, stop: int) -> bytes:
@@ -75,6 +81,13 @@ class MemoryInstance:
         if not 0 <= start <= stop <= self.size:
             raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS)
         self.data[start:stop] = value
+
+
+def _grow_failed(limiter: Any, what: str) -> None:
+    """Growth beyond the maximum: store limits may make that a trap (trap_on_grow_failure)."""
+    grow_failed = getattr(limiter, "grow_failed", None)
+    if grow_failed is not None:
+        grow_failed(what)
 
 
 def _reserve(length: int, minimum: int) -> mmap.mmap:
@@ -91,12 +104,16 @@ def _reserve(length: int, minimum: int) -> mmap.mmap:
 
 
 class TableInstance:
-    """A table: a Python list of references (FuncInstance/None, or externref objects)."""
+    """A table: a Python list of references (FuncInstance/None, or externref objects).
 
-    __slots__ = ("type", "elements", "maximum", "limiter", "__weakref__")
+    Write elements only through `set`, `set_range` and `grow`: a native backend may attach a
+    mirror (`native`, with `changed(start, count)` and `grown()`) that they keep in sync."""
+
+    __slots__ = ("type", "elements", "maximum", "limiter", "native", "__weakref__")
 
     def __init__(self, type: TableType, init: Any = None, limiter: Any = None):
         self.type = type
+        self.native = None
         self.limiter = limiter
         self.maximum = type.limits.max if type.limits.max is not None else _limits.MAX_TABLE_INDEX
         if type.limits.min > _limits.MAX_TABLE_ELEMENTS:
@@ -114,22 +131,40 @@ class TableInstance:
         old = len(self.elements)
         new = old + delta
         if new > self.maximum or new > _limits.MAX_TABLE_ELEMENTS:
+            _grow_failed(self.limiter, "table")
             return -1
         if self.limiter is not None and delta and not self.limiter.table_growing(
                 old, new, self.type.limits.max):
             return -1
         self.elements.extend([init] * delta)
+        if self.native is not None:
+            self.native.grown()
         return old
+
+    def set(self, index: int, value: Any) -> None:
+        """elements[index] = value (the caller checked the bounds)."""
+        self.elements[index] = value
+        if self.native is not None:
+            self.native.changed(index, 1)
+
+    def set_range(self, start: int, values: list) -> None:
+        """elements[start:start + len(values)] = values (the caller checked the bounds)."""
+        self.elements[start:start + len(values)] = values
+        if self.native is not None:
+            self.native.changed(start, len(values))
 
 
 class GlobalInstance:
-    """A global; `value` is in the bits convention."""
+    """A global; `value` is in the bits convention. `native` is None, or the cell a native
+    backend moved the value into (then the object's class is a subclass whose `value` reads
+    and writes that cell, so every holder sees one value)."""
 
-    __slots__ = ("type", "value", "__weakref__")
+    __slots__ = ("type", "value", "native", "__weakref__")
 
     def __init__(self, type: GlobalType, value: Any):
         self.type = type
         self.value = value
+        self.native = None
 
 
 class FuncInstance:

@@ -61,6 +61,8 @@ def from_python(value_type: ValueType, value: Any, store: Any = None) -> Any:
     if value_type == ValueType.F64:
         return f64_to_bits(_check_float(value, "f64"))
     if value_type == ValueType.V128:
+        if hasattr(value, "_wasm_val") and value.type._kind != ValueType.V128:
+            raise TypeError(f"expected a v128 for v128, got a Val of type {value.type}")
         return _check_int(value, "v128") & ((1 << 128) - 1)
     if hasattr(value, "_wasm_val"):
         value = value.value

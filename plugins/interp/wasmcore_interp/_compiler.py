@@ -20,9 +20,15 @@ code after each inner loop forwards them. CPython allows only 20 nested loops (a
 indentation levels), so functions nested deeper are compiled in "flat" mode instead: a state
 machine `while True: if _pc <= k: ...` over the function's labels.
 
-Fuel and epoch interruption (not implemented yet) hook in at `_on_function_entry`,
-`_on_loop_header` and `_on_block_start`; they emit nothing unless enabled, so they cost nothing
-when off.
+Fuel and epoch interruption (docs/resource-control.md) emit nothing unless enabled. Fuel is
+charged as Wasmtime charges it (1 per operator; nop, drop, block, loop, else, end, return,
+unreachable free; 1 on function entry; bulk memory/table operations and successful grows 1 per
+byte/element/page in addition): the charges of a basic block accumulate at compile time
+(`fuel_pending`) and are subtracted from a local `_fu` once, where the block ends. `_fu` is
+loaded from the store (`_VM.fuel`) on entry, written back before every call and return, and
+reloaded after calls. Out of fuel (`_fu <= 0`) is checked where Wasmtime checks it: on function
+entry, at loop headers and after bulk operations. The epoch (`_EPOCH.value`) is compared with
+the deadline cached in `_dl` on function entry and at loop headers.
 """
 
 from __future__ import annotations
@@ -97,7 +103,7 @@ def tst(it: It) -> str:
 class Frame:
     __slots__ = ("kind", "height", "params", "results", "label", "py_loop", "pending",
                  "reachable_end", "branched", "else_seen", "entry_reachable", "flat_start",
-                 "flat_end", "flat_else", "body_start", "has_else_code")
+                 "flat_end", "flat_else", "body_start", "has_else_code", "fuel_entry")
 
     def __init__(self, kind, height, params, results, label, py_loop):
         self.kind = kind
@@ -112,6 +118,7 @@ class Frame:
         self.reachable_end = False  # the then-arm of an if fell through
         self.flat_start = self.flat_end = self.flat_else = None
         self.body_start = 0
+        self.fuel_entry = None  # an if with else: fuel pending on entry, charged in each arm
 
     @property
     def label_types(self):
@@ -142,6 +149,19 @@ class CompileContext:
         self.epoch_interruption = epoch_interruption
         self.constants: dict[str, object] = {}  # named constants (NaN/inf floats) for the namespace
         self._const_names: dict[int, str] = {}
+        self._leaf_costs: dict[int, int | None] = {}
+
+    def leaf_cost(self, func_index: int) -> int | None:
+        """The fuel a defined function always consumes, if that is static: straight-line code
+        (no control flow, calls, grows or bulk operations). Callers charge it themselves and
+        call the function's unmetered version (`u<index>`), as fast as with fuel off."""
+        if func_index < self.n_imported_funcs:
+            return None
+        cost = self._leaf_costs.get(func_index, False)
+        if cost is False:
+            cost = _static_cost(self.module.functions[func_index - self.n_imported_funcs].body)
+            self._leaf_costs[func_index] = cost
+        return cost
 
     def float_const(self, bits: int) -> str:
         value = struct.unpack("<d", struct.pack("<Q", bits))[0]
@@ -257,6 +277,38 @@ def _prescan(body):
     return needs_loop, tail_ok, all_targets, max_loops, max_indent
 
 
+_PARAMETRIC = frozenset((0x01, 0x1A, 0x1B, 0x1C))  # nop, drop, select: not control flow
+_DYNAMIC_COST = frozenset([0x40] + [op.misc(k) for k in range(0x08, 0x12)])  # grow, bulk ops
+
+
+def _static_cost(body) -> int | None:
+    if not body or body[-1][0] != 0x0B:
+        return None
+    cost = 1  # the entry
+    for ins in body[:-1]:
+        code = ins[0]
+        if (code < 0x20 and code not in _PARAMETRIC) or code in _DYNAMIC_COST or \
+                code >> 16 == 0xFB:  # control flow, calls, exceptions; variable costs; GC
+            return None
+        if code not in FREE_OPS:
+            cost += 1
+    return cost
+
+
+def _ifs_with_else(body) -> frozenset:
+    """Indices of the `if` instructions that have an `else`."""
+    found, ctrl = set(), []
+    for i, ins in enumerate(body):
+        code = ins[0]
+        if code in (0x02, 0x03, 0x04):
+            ctrl.append(i)
+        elif code == 0x05 and ctrl:
+            found.add(ctrl[-1])
+        elif code == 0x0B and ctrl:
+            ctrl.pop()
+    return frozenset(found)
+
+
 class FunctionCompiler:
     def __init__(self, ctx: CompileContext, func_index: int):
         self.ctx = ctx
@@ -272,6 +324,9 @@ class FunctionCompiler:
         self.dead = 0  # >0: skipping unreachable code; nesting depth of skipped blocks + 1
         self.labels = 0
         self.max_slot = -1
+        self.fuel = ctx.consume_fuel
+        self.epochs = ctx.epoch_interruption
+        self.fuel_pending = 0  # fuel charged by instructions since `_fu` was last updated
 
     # --- emission ------------------------------------------------------------------------------
     def emit(self, line: str) -> None:
@@ -344,22 +399,77 @@ class FunctionCompiler:
 
     # --- fuel / epoch hooks (no code unless enabled) ---------------------------------------------
     def _on_function_entry(self) -> None:
-        pass
+        if self.fuel:
+            self.emit("_fu = _VM.fuel - 1")  # Wasmtime charges 1 on entry, then checks
+            self.emit("if _fu <= 0: _fu = _VM.out_of_fuel(_fu)")
+        if self.epochs:
+            self.emit("_dl = _VM.epoch_deadline")
+            self.emit("if _EPOCH.value >= _dl: _dl = _VM.epoch_deadline_reached()")
 
     def _on_loop_header(self) -> None:
-        pass
+        if self.fuel:
+            self.emit("if _fu <= 0: _fu = _VM.out_of_fuel(_fu)")
+        if self.epochs:
+            self.emit("if _EPOCH.value >= _dl: _dl = _VM.epoch_deadline_reached()")
 
-    def _on_block_start(self) -> None:
-        pass
+    def fuel_flush(self) -> None:
+        """End of a basic block: subtract what its instructions charged."""
+        if self.fuel_pending:
+            self.emit(f"_fu -= {self.fuel_pending}")
+            self.fuel_pending = 0
+
+    def fuel_save(self) -> None:
+        """Before control leaves the function (a call, a return, a trap): publish `_fu` with
+        the pending charges. The local itself is not updated: a reload follows every call,
+        and nothing runs after a return or a trap."""
+        if not self.fuel:
+            return
+        pending, self.fuel_pending = self.fuel_pending, 0
+        if self.lines and self.lines[-1] == "    " * self.ind + "_fu = _VM.fuel":
+            # the statement just before (same block, straight-line) reloaded after a call:
+            # the store is current, drop the reload
+            self.lines.pop()
+            if pending:
+                self.emit(f"_VM.fuel -= {pending}")
+            return
+        self.emit(f"_VM.fuel = _fu - {pending}" if pending else "_VM.fuel = _fu")
+
+    def fuel_reload(self) -> None:
+        if self.fuel:
+            self.emit("_fu = _VM.fuel")
+
+    def fuel_variable(self, amount: It, condition: str | None = None) -> None:
+        """After a bulk operation or a grow (`condition`: it succeeded): charge `amount` (an
+        atom) more. Wasmtime then checks the fuel, except when the amount is a constant in its
+        IR: its fuel is then charged like an instruction's (for a direct i32.const here; a
+        local holding a constant is not tracked)."""
+        if not self.fuel:
+            return
+        if condition is None and amount.const is not None:
+            self.fuel_pending += amount.const
+            return
+        self.fuel_flush()
+        if condition is None:
+            self.emit(f"_fu -= {val(amount)}")
+        else:
+            self.emit(f"if {condition}: _fu -= {val(amount)}")
+        if amount.const is None:
+            self.emit("if _fu <= 0: _fu = _VM.out_of_fuel(_fu)")
+
+    def atomize_operands(self, n: int) -> None:
+        """Make the top n entries atoms (in stack order), so their values can be named twice."""
+        top = len(self.stack)
+        for k in range(top - n, top):
+            if not self.stack[k].atom:
+                self.materialize(k)
 
     # --- driver ------------------------------------------------------------------------------------
     def compile(self) -> str:
         name = f"f{self.index}"
         params = [f"l{i}" for i in range(len(self.ft.params))]
         header = f"def {name}({', '.join(params)}):"
-        if any((ins[0] >> 16) == 0xFD for ins in self.body):
-            return "\n".join([header, "    _simd_unsupported()", ""])
         targeted, self.tail_ok, all_targets, max_loops, max_indent = _prescan(self.body)
+        self.if_with_else = _ifs_with_else(self.body) if self.fuel else frozenset()
         self.flat = max_loops > MAX_PY_LOOPS or max_indent > MAX_INDENT
         self.targeted = all_targets if self.flat else targeted
         self.ctrl.append(Frame("func", 0, (), tuple(self.ft.results), 0, False))
@@ -467,10 +577,12 @@ class FunctionCompiler:
         n = len(results)
         if n == 0:
             self.flush_impure()
+            self.fuel_save()
             self.emit("return")
         else:
             self.flush_impure(n)
             items = self.stack[len(self.stack) - n:]
+            self.fuel_save()
             if n == 1:
                 self.emit(f"return {val(items[0])}")
             else:
@@ -540,6 +652,7 @@ class FunctionCompiler:
     def op_loop(self, ins):
         frame = self.enter("loop", ins)
         self.ctrl.append(frame)
+        self.fuel_flush()  # what ran before the loop is charged once
         if self.flat:
             if self._ins_index in self.targeted:
                 frame.flat_start = self.new_label()
@@ -549,7 +662,7 @@ class FunctionCompiler:
         if frame.py_loop:
             self.emit("while True:")
             frame.body_start = self.open_body()
-            self._on_loop_header()
+        self._on_loop_header()  # Wasmtime checks even loops nothing branches back to
 
     def op_if(self, ins):
         cond = self.pop()
@@ -559,6 +672,10 @@ class FunctionCompiler:
         self.flush_all()
         frame = self.enter("if", ins)
         self.ctrl.append(frame)
+        if self.flat or self._ins_index not in self.if_with_else:
+            self.fuel_flush()
+        else:  # each arm charges what ran before the if: one subtraction per path
+            frame.fuel_entry = self.fuel_pending
         if self.flat:
             frame.flat_end = self.new_label()
             frame.flat_else = self.new_label()
@@ -589,6 +706,10 @@ class FunctionCompiler:
 
     def op_else(self, ins):
         frame = self.ctrl[-1]
+        if not self.dead:
+            self.fuel_flush()
+        if frame.fuel_entry is not None:
+            self.fuel_pending = frame.fuel_entry
         reachable = self.end_arm(frame)
         frame.reachable_end = reachable
         frame.else_seen = True
@@ -611,6 +732,9 @@ class FunctionCompiler:
             if not self.dead:
                 self.emit_return()
             return
+        if not self.dead and (frame.kind == "if" or frame.branched):
+            # a join point; the end of a block or loop nothing branches to is straight-line
+            self.fuel_flush()
         reachable = self.end_arm(frame)
         self.dead = 0
         kind = frame.kind
@@ -647,6 +771,7 @@ class FunctionCompiler:
             self.set_dead()
 
     def op_br(self, ins):
+        self.fuel_flush()
         self.branch(ins[1])
         self.set_dead()
 
@@ -659,10 +784,13 @@ class FunctionCompiler:
         top = len(self.stack)
         for k in range(top - arity, top):
             self.materialize(k)
+        pending = self.fuel_pending  # charged on the taken path; the fallthrough keeps it
         self.emit(f"if {tst(cond)}:")
         self.ind += 1
+        self.fuel_flush()
         self.branch(ins[1])
         self.ind -= 1
+        self.fuel_pending = pending
 
     def op_br_table(self, ins):
         index = self.pop()
@@ -674,6 +802,7 @@ class FunctionCompiler:
         for k in range(top - arity, top):
             self.materialize(k)
         if index.const is not None:
+            self.fuel_flush()
             k = index.const
             self.branch(depths[k] if k < len(depths) - 1 else depths[-1])
             self.set_dead()
@@ -695,9 +824,13 @@ class FunctionCompiler:
             name = val(index)
         saved = list(self.stack)
 
+        pending = self.fuel_pending
+
         def emit_tree(rs):
             if len(rs) == 1:
                 self.stack[:] = saved
+                self.fuel_pending = pending  # charged on each path
+                self.fuel_flush()
                 self.branch(rs[0][1])
                 return
             mid = len(rs) // 2
@@ -712,6 +845,7 @@ class FunctionCompiler:
 
         emit_tree(ranges)
         self.stack[:] = saved
+        self.fuel_pending = 0
         self.set_dead()
 
     def op_return(self, ins):
@@ -720,6 +854,7 @@ class FunctionCompiler:
 
     def op_unreachable(self, ins):
         self.flush_impure()
+        self.fuel_save()
         self.emit("_unreachable()")
         self.set_dead()
 
@@ -881,26 +1016,32 @@ class FunctionCompiler:
         self.push(It(f"(M{ins[1]}.size >> 16)", I32, impure=True))
 
     def op_memory_grow(self, ins):
+        if self.fuel:
+            self.atomize_operands(1)
         n = self.pop()
         self.flush_impure()
         d = len(self.stack)
         self.emit(f"s{d} = _mem_grow(M{ins[1]}, {val(n)})")
+        self.fuel_variable(n, f"s{d} != {M32:#x}")  # granted pages only
         self.stack.append(self.slot(d, I32))
 
-    def op_memory_fill(self, ins):
-        n, v, d = self.pop(), self.pop(), self.pop()
+    def bulk(self, call: str) -> None:
+        """memory/table fill, copy, init: (d, s|v, n) on the stack; `call` formats them."""
+        if self.fuel:
+            self.atomize_operands(3)
+        n, s, d = self.pop(), self.pop(), self.pop()
         self.flush_impure()
-        self.emit(f"_mem_fill(M{ins[1]}, {val(d)}, {val(v)}, {val(n)})")
+        self.emit(call.format(d=val(d), s=val(s), n=val(n)))
+        self.fuel_variable(n)
+
+    def op_memory_fill(self, ins):
+        self.bulk(f"_mem_fill(M{ins[1]}, {{d}}, {{s}}, {{n}})")
 
     def op_memory_copy(self, ins):
-        n, s, d = self.pop(), self.pop(), self.pop()
-        self.flush_impure()
-        self.emit(f"_mem_copy(M{ins[1]}, M{ins[2]}, {val(d)}, {val(s)}, {val(n)})")
+        self.bulk(f"_mem_copy(M{ins[1]}, M{ins[2]}, {{d}}, {{s}}, {{n}})")
 
     def op_memory_init(self, ins):
-        n, s, d = self.pop(), self.pop(), self.pop()
-        self.flush_impure()
-        self.emit(f"_mem_init(M{ins[2]}, _DATAS, {ins[1]}, {val(d)}, {val(s)}, {val(n)})")
+        self.bulk(f"_mem_init(M{ins[2]}, _DATAS, {ins[1]}, {{d}}, {{s}}, {{n}})")
 
     def op_data_drop(self, ins):
         self.flush_impure()
@@ -928,26 +1069,23 @@ class FunctionCompiler:
         self.push(It(f"len(T{ins[1]}.elements)", I32, impure=True))
 
     def op_table_grow(self, ins):
+        if self.fuel:
+            self.atomize_operands(2)
         n, init = self.pop(), self.pop()
         self.flush_impure()
         d = len(self.stack)
         self.emit(f"s{d} = _table_grow(T{ins[1]}, {val(init)}, {val(n)})")
+        self.fuel_variable(n, f"s{d} != {M32:#x}")
         self.stack.append(self.slot(d, I32))
 
     def op_table_fill(self, ins):
-        n, v, i = self.pop(), self.pop(), self.pop()
-        self.flush_impure()
-        self.emit(f"_table_fill(T{ins[1]}, {val(i)}, {val(v)}, {val(n)})")
+        self.bulk(f"_table_fill(T{ins[1]}, {{d}}, {{s}}, {{n}})")
 
     def op_table_copy(self, ins):
-        n, s, d = self.pop(), self.pop(), self.pop()
-        self.flush_impure()
-        self.emit(f"_table_copy(T{ins[1]}, T{ins[2]}, {val(d)}, {val(s)}, {val(n)})")
+        self.bulk(f"_table_copy(T{ins[1]}, T{ins[2]}, {{d}}, {{s}}, {{n}})")
 
     def op_table_init(self, ins):
-        n, s, d = self.pop(), self.pop(), self.pop()
-        self.flush_impure()
-        self.emit(f"_table_init(T{ins[2]}, _ELEMS, {ins[1]}, {val(d)}, {val(s)}, {val(n)})")
+        self.bulk(f"_table_init(T{ins[2]}, _ELEMS, {ins[1]}, {{d}}, {{s}}, {{n}})")
 
     def op_elem_drop(self, ins):
         self.flush_impure()
@@ -987,12 +1125,38 @@ class FunctionCompiler:
         args = self.stack[len(self.stack) - n:] if n else []
         del self.stack[len(self.stack) - n:]
         call = f"f{j}({', '.join(val(a) for a in args)})"
-        if len(ft.results) == 1:
+        if len(ft.results) == 1 and not self.fuel:
             # a deferred call: folds into its consumer (e.g. `l3 = f2(l1)`)
             self.push(It(call, ft.results[0], impure=True, fx=True,
                          reads=frozenset().union(*(a.reads for a in args))))
             return
+        cost = self.ctx.leaf_cost(j) if self.fuel else None
+        if cost is not None:
+            self.call_leaf(j, args, ft, cost)
+            return
+        self.fuel_save()
         self.call_results(call, ft.results)
+        self.fuel_reload()
+
+    def call_leaf(self, j, args, ft, cost) -> None:
+        """A call of a function of static cost: its entry check here (with more than 1 fuel
+        left it passes), then its unmetered version; else the metered one, which refills from
+        the reserve or traps on entry with the callee's frame in the backtrace."""
+        self.fuel_flush()
+        argv = ", ".join(val(a) for a in args)
+        d = len(self.stack)
+        n = len(ft.results)
+        target = "" if n == 0 else (f"s{d} = " if n == 1 else
+                                    ", ".join(f"s{d + k}" for k in range(n)) + ", = ")
+        self.emit("if _fu <= 1:")
+        self.emit("    _VM.fuel = _fu")
+        self.emit(f"    {target}f{j}({argv})")
+        self.emit(f"    _fu = _VM.fuel + {cost}")
+        self.emit("else:")
+        self.emit(f"    {target}u{j}({argv})")
+        for k, vt in enumerate(ft.results):
+            self.stack.append(self.slot(d + k, vt))
+        self.fuel_pending += cost
 
     def op_call_indirect(self, ins):
         typeidx, t = ins[1], ins[2]
@@ -1015,12 +1179,14 @@ class FunctionCompiler:
             target = f"s{d} = "
         elif nres > 1:
             target = ", ".join(f"s{d + k}" for k in range(nres)) + ", = "
+        self.fuel_save()
         self.emit(f"_e = T{t}.elements")
         self.emit(f"if {i} < len(_e) and (_f := _e[{i}]) is not None and _f.type is FT{typeidx}"
                   f" and _f.backend == 'interp':")
         self.emit(f"    {target}_f.native({argv})")
         self.emit("else:")
         self.emit(f"    {target}_call_indirect(T{t}, {i}, FT{typeidx}{', ' if argv else ''}{argv})")
+        self.fuel_reload()
         for k, vt in enumerate(ft.results):
             self.stack.append(self.slot(d + k, vt))
 
@@ -1320,8 +1486,13 @@ _float_ops()
 _BLOCK_CODES = (0x02, 0x03, 0x04)
 
 
+# Wasmtime's free operators: no code (nop, drop) or pure control flow.
+FREE_OPS = frozenset((0x01, 0x1A, 0x02, 0x03, 0x00, 0x0F, 0x05, 0x0B))
+
+
 def _run_with_index(self) -> None:
     handlers = HANDLERS
+    charge = self.fuel
     for index, ins in enumerate(self.body):
         code = ins[0]
         if self.dead:
@@ -1339,8 +1510,12 @@ def _run_with_index(self) -> None:
             continue
         handler = handlers.get(code)
         if handler is None:
-            raise NotImplementedError(f"interp: opcode {op.NAMES.get(code, hex(code))}")
+            if code < SIMD_PREFIX:
+                raise NotImplementedError(f"interp: opcode {op.NAMES.get(code, hex(code))}")
+            from wasmcore_interp._simd import translate as handler
         self._ins_index = index
+        if charge and code not in FREE_OPS:
+            self.fuel_pending += 1
         handler(self, ins)
 
 

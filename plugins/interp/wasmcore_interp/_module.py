@@ -12,6 +12,7 @@ from types import FunctionType
 from wasmcore.errors import WasmcoreError
 from wasmcore_interp import _numerics as N
 from wasmcore_interp import _runtime as R
+from wasmcore_interp import _simd as S
 from wasmcore_interp._compiler import CompileContext, compile_function
 
 DUMP_ENV = "WASMCORE_INTERP_DUMP"
@@ -20,6 +21,7 @@ DUMP_ENV = "WASMCORE_INTERP_DUMP"
 EAGER_INSTRUCTIONS = 60_000
 DEFAULT_MAX_WASM_STACK = 512 * 1024
 BYTES_PER_FRAME = 64  # max_wasm_stack -> call depth
+DEFAULT_FRAMES = DEFAULT_MAX_WASM_STACK // BYTES_PER_FRAME
 
 
 def _helpers() -> dict:
@@ -34,13 +36,14 @@ def _helpers() -> dict:
         if callable(obj) and not name.startswith("_") and name not in ("Trap", "TrapCode"):
             ns[f"_{name}"] = obj
     ns.update({
-        "_oob": R.oob, "_unreachable": R.unreachable, "_simd_unsupported": R.simd_unsupported,
+        "_oob": R.oob, "_unreachable": R.unreachable,
         "_mem_grow": R.mem_grow, "_mem_fill": R.mem_fill, "_mem_copy": R.mem_copy,
         "_mem_init": R.mem_init, "_table_get": R.table_get, "_table_set": R.table_set,
         "_table_grow": R.table_grow, "_table_fill": R.table_fill, "_table_copy": R.table_copy,
         "_table_init": R.table_init, "_call_indirect": R.call_indirect,
         "_WasmcoreError": WasmcoreError, "_fabs": math.fabs, "_copysign": math.copysign, "_NAN": N.NAN,
     })
+    ns.update(S.HELPERS)
     return ns
 
 
@@ -57,6 +60,9 @@ class InterpModule:
     (lazily, on first call) and shared by every instance."""
 
     backend = "interp"
+    # Resource control the generated code enforces (checked by the core at Module creation).
+    supports_fuel = True
+    supports_epochs = True
 
     def __init__(self, engine, module):
         config = getattr(engine, "config", None)
@@ -68,6 +74,7 @@ class InterpModule:
         self.label = module.names.module or (module.id[:12] if module.id else "module")
         self._codes: dict = {}
         self._sources: dict = {}
+        self._unmetered: dict = {}  # fuel on: code of static-cost functions without metering
         if sum(len(f.body) for f in module.functions) <= EAGER_INSTRUCTIONS:
             self.compile_all()
 
@@ -94,6 +101,20 @@ class InterpModule:
             module_code = compile(src, f"{R.WASM_FILENAME_PREFIX}{self.label}>", "exec")
             code = next(c for c in module_code.co_consts if hasattr(c, "co_code"))
             self._codes[func_index] = code
+        return code
+
+    def unmetered_code(self, func_index: int):
+        """The code of a static-cost function (ctx.leaf_cost) compiled without fuel: its
+        callers charge for it."""
+        code = self._unmetered.get(func_index)
+        if code is None:
+            if not hasattr(self, "uctx"):
+                self.uctx = CompileContext(self.module, consume_fuel=False,
+                                           epoch_interruption=self.ctx.epoch_interruption)
+            src = compile_function(self.uctx, func_index)
+            module_code = compile(src, f"{R.WASM_FILENAME_PREFIX}{self.label}>", "exec")
+            code = next(c for c in module_code.co_consts if hasattr(c, "co_code"))
+            self._unmetered[func_index] = code
         return code
 
     def compile_all(self) -> None:
@@ -123,8 +144,15 @@ class InterpInstance:
             ns[f"FT{k}"] = ft
         ns["_ELEMS"] = instance.elements
         ns["_DATAS"] = instance.datas
+        vm = getattr(store, "vm", None)  # the store's fuel / epoch state (wasmcore._store)
+        if vm is not None:
+            ns["_VM"] = vm
+            ns["_EPOCH"] = vm.epoch
+        elif compiled.ctx.consume_fuel or compiled.ctx.epoch_interruption:
+            raise WasmcoreError("fuel and epoch interruption need a wasmcore Store")
         self.ns = ns
         n_imports = compiled.ctx.n_imported_funcs
+        frames = max(1, compiled.max_wasm_stack // BYTES_PER_FRAME)
         for j, fi in enumerate(instance.funcs):
             ns[f"F{j}"] = fi
             if j < n_imports:
@@ -132,10 +160,16 @@ class InterpInstance:
             else:
                 stub = self._stub(j, fi)
                 ns[f"f{j}"] = stub
+                if compiled.ctx.consume_fuel and compiled.ctx.leaf_cost(j) is not None:
+                    ns[f"u{j}"] = self._unmetered_stub(j)
                 fi.native = stub
                 fi.backend = "interp"
                 fi.invoke = R.make_invoke(fi.type, None, fi)
-        R.ensure_recursion_limit(max(1000, compiled.max_wasm_stack // BYTES_PER_FRAME))
+                if frames < DEFAULT_FRAMES:
+                    fi.invoke = R.bounded_invoke(fi.invoke, frames)
+        # The recursion limit must fit the deepest allowed recursion; a smaller max_wasm_stack
+        # lowers it for the duration of each outermost call (bounded_invoke).
+        R.ensure_recursion_limit(max(frames, DEFAULT_FRAMES))
 
     def _stub(self, j: int, fi):
         materialize = self.materialize
@@ -145,6 +179,17 @@ class InterpInstance:
 
         stub._wasm_materialize = lambda: materialize(j, fi)
         stub.__name__ = stub.__qualname__ = f"f{j}_stub"
+        return stub
+
+    def _unmetered_stub(self, j: int):
+        ns, compiled = self.ns, self.compiled
+
+        def stub(*args):
+            code = compiled.unmetered_code(j)
+            ns.update(compiled.uctx.constants)
+            fn = ns[f"u{j}"] = FunctionType(code, ns, f"u{j}")
+            return fn(*args)
+
         return stub
 
     def materialize(self, j: int, fi):

@@ -77,7 +77,7 @@ def table_set(table, i: int, v) -> None:
     e = table.elements
     if i >= len(e):
         table_oob()
-    e[i] = v
+    table.set(i, v)
 
 
 def table_grow(table, init, n: int) -> int:
@@ -89,14 +89,14 @@ def table_fill(table, i: int, v, n: int) -> None:
     if i + n > len(e):
         table_oob()
     if n:
-        e[i:i + n] = [v] * n
+        table.set_range(i, [v] * n)
 
 
 def table_copy(dt, st, d: int, s: int, n: int) -> None:
     if s + n > len(st.elements) or d + n > len(dt.elements):
         table_oob()
     if n:
-        dt.elements[d:d + n] = st.elements[s:s + n]
+        dt.set_range(d, st.elements[s:s + n])
 
 
 def table_init(table, elems: list, k: int, d: int, s: int, n: int) -> None:
@@ -104,7 +104,7 @@ def table_init(table, elems: list, k: int, d: int, s: int, n: int) -> None:
     if s + n > len(seg) or d + n > len(table.elements):
         table_oob()
     if n:
-        table.elements[d:d + n] = seg[s:s + n]
+        table.set_range(d, seg[s:s + n])
 
 
 # --- calls -------------------------------------------------------------------------------------
@@ -237,6 +237,52 @@ def overflow_trap(error: RecursionError) -> Trap:
         frames = frames[:500] + frames[-500:]
     trap.frames = frames
     return trap
+
+
+class _Bound:
+    """How many bounded entries are running (all threads: CPython's recursion limit is one per
+    interpreter), and the limit to restore when the last one returns."""
+
+    active = 0
+    restore = 0
+
+
+HOST_SLACK = 50  # Python frames left for the entry adapters and host functions at the bound
+
+
+def stack_depth() -> int:
+    frame, depth = sys._getframe(1), 0
+    while frame is not None:
+        frame, depth = frame.f_back, depth + 1
+    return depth
+
+
+def bounded_invoke(invoke: Callable, frames: int) -> Callable:
+    """`invoke` with wasm recursion bounded to about `frames` calls below the outermost entry
+    (max_wasm_stack smaller than the default): the recursion limit is lowered to the entry's
+    depth plus `frames` for the call, so a RecursionError (made a STACK_OVERFLOW trap by
+    `invoke`) comes sooner. Nested and concurrent entries run under the outermost bound."""
+
+    def entry(*args):
+        if _Bound.active:
+            _Bound.active += 1
+            try:
+                return invoke(*args)
+            finally:
+                _Bound.active -= 1
+        old = sys.getrecursionlimit()
+        new = stack_depth() + frames + HOST_SLACK
+        if new >= old:
+            return invoke(*args)
+        _Bound.active, _Bound.restore = 1, old
+        sys.setrecursionlimit(new)
+        try:
+            return invoke(*args)
+        finally:
+            _Bound.active = 0
+            sys.setrecursionlimit(_Bound.restore)
+
+    return entry
 
 
 def ensure_recursion_limit(depth: int) -> None:

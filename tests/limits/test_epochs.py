@@ -1,0 +1,174 @@
+"""Epoch interruption: `config.epoch_interruption`, `engine.increment_epoch()` (from a thread or
+a signal handler), `store.set_epoch_deadline`, the deadline callback, the INTERRUPT trap."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+
+import pytest
+
+import wasmcore
+from wasmcore import Trap, TrapCode, WasmcoreError
+
+from tests.limits._util import instance
+
+WAT = """(module
+  (func (export "spin") (loop (br 0)))
+  (func (export "seven") (result i32) (i32.const 7))
+  (func $tree (param i32)
+    ;; no loops: a call tree whose run time is exponential in its depth
+    (if (local.get 0) (then
+      (call $tree (i32.sub (local.get 0) (i32.const 1)))
+      (call $tree (i32.sub (local.get 0) (i32.const 1))))))
+  (func (export "tree") (param i32) (call $tree (local.get 0))))"""
+
+
+def epoch_instance(backend):
+    return instance(backend, WAT, epoch_interruption=True)
+
+
+def ticker(engine, stop, period=0.02):
+    while not stop.is_set():
+        time.sleep(period)
+        engine.increment_epoch()
+
+
+def test_no_deadline_traps_at_once_as_in_wasmtime(backend):
+    store, exports = epoch_instance(backend)
+    with pytest.raises(Trap) as info:
+        exports["seven"](store)
+    assert info.value.trap_code == TrapCode.INTERRUPT
+    store.set_epoch_deadline(1)
+    assert exports["seven"](store) == 7
+
+
+def test_an_infinite_loop_is_interrupted_from_another_thread(backend):
+    store, exports = epoch_instance(backend)
+    store.set_epoch_deadline(1)
+    timer = threading.Timer(0.2, store.engine.increment_epoch)
+    started = time.perf_counter()
+    timer.start()
+    with pytest.raises(Trap) as info:
+        exports["spin"](store)
+    elapsed = time.perf_counter() - started
+    assert info.value.trap_code == TrapCode.INTERRUPT
+    assert info.value.message == "interrupt"
+    assert 0.15 < elapsed < 10
+    # the store is usable again with a new deadline
+    store.set_epoch_deadline(1)
+    assert exports["seven"](store) == 7
+
+
+def test_function_entries_are_checked_too(backend):
+    store, exports = epoch_instance(backend)
+    store.set_epoch_deadline(1)
+    threading.Timer(0.2, store.engine.increment_epoch).start()
+    with pytest.raises(Trap) as info:
+        exports["tree"](store, 40)  # 2**40 calls: only an entry check can stop it
+    assert info.value.trap_code == TrapCode.INTERRUPT
+
+
+def test_the_deadline_is_relative_to_the_current_epoch(backend):
+    store, exports = epoch_instance(backend)
+    engine = store.engine
+    for _ in range(5):
+        engine.increment_epoch()
+    assert engine.epoch == 5 and engine.epoch_cell.value == 5
+    store.set_epoch_deadline(2)
+    engine.increment_epoch()
+    assert exports["seven"](store) == 7
+    engine.increment_epoch()
+    with pytest.raises(Trap, match="interrupt"):
+        exports["seven"](store)
+
+
+def test_increment_epoch_from_a_signal_handler(backend):
+    if not hasattr(signal, "setitimer"):
+        pytest.fail("signal.setitimer is needed (POSIX)")
+    store, exports = epoch_instance(backend)
+    store.set_epoch_deadline(3)
+    previous = signal.signal(signal.SIGALRM, lambda *_: store.engine.increment_epoch())
+    signal.setitimer(signal.ITIMER_REAL, 0.05, 0.05)
+    try:
+        with pytest.raises(Trap) as info:
+            exports["spin"](store)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert info.value.trap_code == TrapCode.INTERRUPT
+    assert store.engine.epoch >= 3
+
+
+def test_the_deadline_callback_extends_the_deadline_then_traps(backend):
+    store, exports = epoch_instance(backend)
+    store.set_epoch_deadline(1)
+    calls = []
+
+    def callback(callback_store):
+        assert callback_store is store
+        calls.append(store.engine.epoch)
+        return 2 if len(calls) < 3 else None
+
+    store.epoch_deadline_callback(callback)
+    stop = threading.Event()
+    thread = threading.Thread(target=ticker, args=(store.engine, stop), daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(Trap) as info:
+            exports["spin"](store)
+    finally:
+        stop.set()
+        thread.join()
+    assert info.value.trap_code == TrapCode.INTERRUPT
+    assert len(calls) == 3
+    assert calls[1] >= calls[0] + 2 and calls[2] >= calls[1] + 2
+
+
+def test_a_callback_exception_propagates_and_epoch_deadline_trap_restores(backend):
+    store, exports = epoch_instance(backend)
+
+    class Budget(Exception):
+        pass
+
+    def callback(_):
+        raise Budget("over budget")
+
+    store.epoch_deadline_callback(callback)
+    with pytest.raises(Budget):
+        exports["seven"](store)  # deadline 0: the callback runs on entry
+    store.epoch_deadline_callback(lambda _: 5)
+    assert exports["seven"](store) == 7  # extended to epoch + 5
+    store.set_epoch_deadline(0)
+    store.epoch_deadline_trap()
+    with pytest.raises(Trap, match="interrupt"):
+        exports["seven"](store)
+    store.epoch_deadline_callback(lambda _: "soon")
+    with pytest.raises(WasmcoreError, match="non-negative int"):
+        exports["seven"](store)
+
+
+def test_epoch_settings_are_checked(backend):
+    store, _ = instance(backend, "(module)")
+    with pytest.raises(WasmcoreError, match="epoch interruption is not configured"):
+        store.set_epoch_deadline(1)
+    store, _ = epoch_instance(backend)
+    with pytest.raises(ValueError):
+        store.set_epoch_deadline(-1)
+    with pytest.raises(TypeError):
+        store.epoch_deadline_callback(3)
+
+
+def test_deeply_nested_loops_are_interrupted(backend):
+    # 24 nested loops, each branched back to: the interp compiles this as a state machine
+    body = "(nop)"
+    for k in range(1, 25):
+        body = f"(loop $l{k} {body} (br_if $l{k} (i32.const 1)))"
+    store, exports = instance(backend, f'(module (func (export "run") {body}))',
+                              epoch_interruption=True)
+    store.set_epoch_deadline(1)
+    threading.Timer(0.2, store.engine.increment_epoch).start()
+    with pytest.raises(Trap) as info:
+        exports["run"](store)
+    assert info.value.trap_code == TrapCode.INTERRUPT
