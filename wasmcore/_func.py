@@ -68,7 +68,7 @@ _SIGN_BITS = {ValueType.I32: 32, ValueType.I64: 64}
 
 def _build_caller(func_type) -> Callable:
     params, results = func_type.params, func_type.results
-    lines = [f"def call(invoke, store, args):",
+    lines = ["def call(invoke, store, args):",
              f"    if len(args) != {len(params)}:",
              f"        raise TypeError('wrong number of arguments: expected {len(params)}, got %d' % len(args))"]
     names = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterable
 

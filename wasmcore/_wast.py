@@ -11,7 +11,7 @@ import wasmcore
 from wasmcore.errors import DecodeError, LinkError, Trap, TrapCode, ValidationError, WasmcoreError
 from wasmcore.runtime import FuncInstance, GlobalInstance, MemoryInstance, TableInstance
 from wasmcore.runtime.values import f32_to_bits, f64_to_bits
-from wasmcore.syntax.types import ExternKind, FuncType, GlobalType, Limits, MemoryType, TableType, ValueType
+from wasmcore.syntax.types import FuncType, GlobalType, Limits, MemoryType, TableType, ValueType
 
 _TYPES = {"i32": ValueType.I32, "i64": ValueType.I64, "f32": ValueType.F32, "f64": ValueType.F64,
           "v128": ValueType.V128, "funcref": ValueType.FUNCREF, "externref": ValueType.EXTERNREF}

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import math
 import struct
-import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings, strategies as st

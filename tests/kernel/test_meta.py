@@ -1,6 +1,5 @@
 """Meta tests: every hook spec is documented and exercised; every module imports cleanly."""
 
-import importlib
 import inspect
 import pkgutil
 import subprocess

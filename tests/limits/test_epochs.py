@@ -9,7 +9,6 @@ import time
 
 import pytest
 
-import wasmcore
 from wasmcore import Trap, TrapCode, WasmcoreError
 
 from tests.limits._util import instance

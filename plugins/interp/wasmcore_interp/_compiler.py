@@ -211,7 +211,6 @@ def _prescan(body):
         elif code == 0x0B:
             if ctrl:
                 end_of[ctrl.pop()] = i
-    targeted_by = {}  # start -> list of (branch index, depth, crossed starts innermost first, tail)
     branches = []
     ctrl = []
     for i, ins in enumerate(body):

@@ -12,7 +12,7 @@ import sys
 import weakref
 from typing import Any, Callable
 
-from wasmcore.errors import Frame, Trap, TrapCode, WasmcoreError
+from wasmcore.errors import Frame, Trap, TrapCode
 from wasmcore_interp import _numerics as N
 
 F32, F64, I32, I64, V128, FUNCREF, EXTERNREF = 0x7D, 0x7C, 0x7F, 0x7E, 0x7B, 0x70, 0x6F
@@ -32,10 +32,6 @@ def table_oob():
 
 def unreachable():
     raise Trap(TrapCode.UNREACHABLE)
-
-
-def simd_unsupported():
-    raise WasmcoreError("SIMD is not supported by the interp backend yet")
 
 
 # --- memory ------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import os
 import stat as _stat
 import sys
 
-from ._errno import (BADF, INVAL, ISDIR, LOOP, NAMETOOLONG, NOENT, NOTCAPABLE, NOTDIR,
+from ._errno import (BADF, INVAL, LOOP, NAMETOOLONG, NOENT, NOTCAPABLE, NOTDIR,
                      WasiError, from_oserror)
 
 STASH_KEY = "wasi"

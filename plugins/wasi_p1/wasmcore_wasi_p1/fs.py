@@ -6,7 +6,7 @@ import fcntl
 import os
 import stat as _stat
 
-from ._context import (DIR_RIGHTS, FILE_RIGHTS, FT_CHAR, FT_DIR, FT_SYMLINK, RIGHTS_ALL,
+from ._context import (DIR_RIGHTS, FILE_RIGHTS, FT_CHAR, FT_DIR, FT_SYMLINK,
                        R_FD_FILESTAT_SET_SIZE, R_FD_READ, R_FD_SEEK, R_FD_TELL, R_FD_WRITE,
                        R_PATH_CREATE_FILE, R_PATH_FILESTAT_SET_SIZE, R_PATH_OPEN, Entry,
                        filetype_of_mode)
