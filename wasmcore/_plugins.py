@@ -181,8 +181,9 @@ class PluginManager(pluggy.PluginManager):
             raise PluginError(f"backend {compiled.backend!r} did not instantiate the module")
         return handle
 
-    def host_call(self, store, func, host, backend: str):
-        return self.hook.wasmcore_host_call(store=store, func=func, host=host, backend=backend)
+    def host_call(self, store, func, host, backend: str, instance=None):
+        return self.hook.wasmcore_host_call(store=store, func=func, host=host, backend=backend,
+                                            instance=instance)
 
 
 @lru_cache(maxsize=1)

@@ -152,11 +152,12 @@ def wasmcore_instantiate(store: "Store", compiled: "CompiledModule",
 
 @hookspec(firstresult=True)
 def wasmcore_host_call(store: "Store", func: "FuncInstance", host: "HostFunction",
-                       backend: str) -> Callable | None:
+                       backend: str, instance: "ModuleInstance | None") -> Callable | None:
     """Adapt one imported host function for calls from a backend's code.
 
     Called by a backend once per imported host function when it instantiates a module (link
-    time), never per call. Return the callable the backend will call, in that backend's own
+    time), never per call. `instance` is the importing instance (what an `access_caller`
+    function's `Caller` sees), or None when there is none. Return the callable the backend will call, in that backend's own
     calling convention. firstresult: the backend named `backend` answers for the functions it
     can specialise; the core's `trylast` builtin returns the generic bits-convention
     `invoke(*args) -> tuple`. Wrap it to trace host calls: the wrapper costs nothing when it

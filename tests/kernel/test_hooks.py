@@ -199,11 +199,12 @@ def test_hook_wasmcore_instantiate(backend, wat_to_binary):
 
 
 def test_hook_wasmcore_host_call(backend, wat_to_binary):
-    calls = []
+    calls, importers = [], []
 
     class Tracer:
         @hookimpl(wrapper=True)
-        def wasmcore_host_call(self, func, host):
+        def wasmcore_host_call(self, func, host, instance):
+            importers.append(instance)
             adapted = yield
 
             def traced(*args):
@@ -219,3 +220,4 @@ def test_hook_wasmcore_host_call(backend, wat_to_binary):
     instance = linker.instantiate(store, wasmcore.Module(engine, wat_to_binary(HOST)))
     assert instance.exports(store)["f"](store, 21) == 42
     assert calls == ["h"]
+    assert importers == [instance._instance]  # the importing instance, for Caller

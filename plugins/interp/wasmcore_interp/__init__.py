@@ -12,14 +12,7 @@ when it is compiled.
 
 from __future__ import annotations
 
-import contextvars
-
 from wasmcore.plugin import hookimpl
-
-# The instance being bound while `wasmcore_host_call` runs: the hook has no instance argument,
-# and `access_caller` host functions need the calling instance.
-_binding_instance: contextvars.ContextVar = contextvars.ContextVar("wasmcore_interp_instance",
-                                                                   default=None)
 
 
 @hookimpl
@@ -39,8 +32,8 @@ def wasmcore_instantiate(store, compiled, instance):
 
 
 @hookimpl
-def wasmcore_host_call(store, func, host, backend):
+def wasmcore_host_call(store, func, host, backend, instance):
     if backend != "interp":
         return None
     from wasmcore_interp._host import host_adapter
-    return host_adapter(store, func, host, _binding_instance.get())
+    return host_adapter(store, func, host, instance)

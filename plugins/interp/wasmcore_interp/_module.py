@@ -214,16 +214,11 @@ def _import_callable(store, fi, instance):
         adapter = None
         hook = getattr(getattr(getattr(engine, "plugins", None), "hook", None),
                        "wasmcore_host_call", None)
-        from wasmcore_interp import _binding_instance
-        token = _binding_instance.set(instance)
-        try:
-            if hook is not None:
-                adapter = hook(store=store, func=fi, host=fi.host, backend="interp")
-            else:
-                from wasmcore_interp._host import host_adapter
-                adapter = host_adapter(store, fi, fi.host, instance)
-        finally:
-            _binding_instance.reset(token)
+        if hook is not None:
+            adapter = hook(store=store, func=fi, host=fi.host, backend="interp", instance=instance)
+        else:
+            from wasmcore_interp._host import host_adapter
+            adapter = host_adapter(store, fi, fi.host, instance)
         if adapter is None or adapter is fi.invoke:
             return R.foreign_adapter(fi.type, fi.invoke)
         return adapter
