@@ -36,8 +36,9 @@ def decode(data: bytes):
 
 
 class _Hook:
-    def wasmcore_host_call(self, store, func, host, backend):
-        return wasmcore_interp.wasmcore_host_call(store=store, func=func, host=host, backend=backend)
+    def wasmcore_host_call(self, store, func, host, backend, instance):
+        return wasmcore_interp.wasmcore_host_call(store=store, func=func, host=host, backend=backend,
+                                                  instance=instance)
 
 
 def fake_engine(max_wasm_stack=512 * 1024, backend="interp"):
