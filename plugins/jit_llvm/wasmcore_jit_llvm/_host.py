@@ -1,0 +1,131 @@
+"""Host functions called from llvm code: a bits-convention `invoke(*bits) -> tuple` per
+imported host function, knowing the calling instance (for `access_caller`)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from wasmcore.runtime.values import from_python, to_python
+
+
+def _caller(store, instance):
+    import wasmcore  # the embedding API's Caller (the plugin never imports it at load time)
+    return wasmcore.Caller(store, instance)
+
+
+def _results(results: tuple, out: Any, store, bits: bool) -> tuple:
+    if not results:
+        if out is not None:
+            raise TypeError("host function returned a value but its type has no results")
+        return ()
+    if len(results) == 1:
+        if isinstance(out, (list, tuple)):
+            if len(out) != 1:
+                raise TypeError(f"host function returned {len(out)} values, expected 1")
+            out = out[0]
+        out = (out,)
+    elif not isinstance(out, (list, tuple)) or len(out) != len(results):
+        raise TypeError(f"host function must return {len(results)} values")
+    if bits:
+        return tuple(out)
+    return tuple(from_python(t, v, store) for t, v in zip(results, out))
+
+
+def host_invoke(store, host, instance) -> Callable[..., tuple]:
+    params, results = tuple(host.type.params), tuple(host.type.results)
+    function = host.callable
+    bits = host.convention == "bits"
+    caller = _caller(store, instance) if host.access_caller else None
+
+    if bits and caller is not None:
+        def invoke(*args):
+            return _results(results, function(caller, *args), store, True)
+    elif bits:
+        def invoke(*args):
+            return _results(results, function(*args), store, True)
+    else:
+        def invoke(*args):
+            values = [to_python(t, a, store) for t, a in zip(params, args)]
+            if caller is not None:
+                values.insert(0, caller)
+            return _results(results, function(*values), store, False)
+    return invoke
+
+
+class HostCallable:
+    """What this plugin's `wasmcore_host_call` returns: a bits-convention invoke that also
+    remembers its HostFunction, so the backend can generate a direct array-style handler for
+    it. A hook wrapper that replaces it (tracing) gets the generic path instead."""
+
+    __slots__ = ("invoke", "host", "store", "instance")
+
+    def __init__(self, store, host, instance):
+        self.invoke = host_invoke(store, host, instance)
+        self.host = host
+        self.store = store
+        self.instance = instance
+
+    def __call__(self, *args):
+        return self.invoke(*args)
+
+
+_I32, _I64, _F32, _F64 = 0x7F, 0x7E, 0x7D, 0x7C
+_factories: dict = {}
+
+
+def fast_handler(hc: HostCallable, state, status_exception: int, arr_type) -> Callable:
+    """`status handler(record, args)` calling the host function directly, converting each
+    argument and result inline (one generated function per signature and convention)."""
+    from wasmcore.runtime import values as V
+
+    host = hc.host
+    params, results = tuple(host.type.params), tuple(int(t) for t in host.type.results)
+    bits = host.convention == "bits"
+    args = []
+    for i, vt in enumerate(params):
+        x = f"a[{i}]"
+        if vt in (0x70, 0x6F):
+            args.append(f"_obj({x})" if bits else f"_to_py({vt}, _obj({x}), store)")
+        elif bits:
+            args.append(x)
+        elif vt == _I32:
+            args.append(f"(({x} ^ 0x80000000) - 0x80000000)")
+        elif vt == _I64:
+            args.append(f"(({x} ^ 0x8000000000000000) - 0x8000000000000000)")
+        elif vt == _F32:
+            args.append(f"_f32({x})")
+        else:
+            args.append(f"_f64({x})")
+    if host.access_caller:
+        args.insert(0, "caller")
+    lines = ["def _make(fn, state, ARR, caller, store, _obj, _h, _to_py, _from_py, _f32, _f64, _res):",
+             "    def handler(rec, p):", "        try:", "            a = ARR.from_address(p)",
+             f"            r = fn({', '.join(args)})"]
+
+    def out(vt, expr):
+        if vt in (0x70, 0x6F):
+            return f"_h({expr})" if bits else f"_h(_from_py({vt}, {expr}, store))"
+        return expr if bits else f"_from_py({vt}, {expr}, store)"
+
+    if not results:
+        lines += ["            if r is not None:",
+                  "                _res((), r, store, False)"]
+    elif len(results) == 1:
+        lines += ["            if r.__class__ is tuple or r.__class__ is list:",
+                  f"                r = _res({results!r}, r, store, True)[0]",
+                  f"            a[0] = {out(results[0], 'r')}"]
+    else:
+        lines.append(f"            r = _res({results!r}, r, store, True)")
+        lines += [f"            a[{i}] = {out(vt, f'r[{i}]')}" for i, vt in enumerate(results)]
+    lines += ["            return 0", "        except BaseException as error:",
+              "            state.pending = error", f"            return {status_exception}",
+              "    return handler"]
+    key = (params, results, bits, host.access_caller)
+    factory = _factories.get(key)
+    if factory is None:
+        ns: dict = {}
+        exec(compile("\n".join(lines) + "\n", "<wasm-llvm host>", "exec"), ns)
+        factory = _factories[key] = ns["_make"]
+    caller = _caller(hc.store, hc.instance) if host.access_caller else None
+    return factory(host.callable, state, arr_type, caller, hc.store, state.obj, state.handle,
+                   V.to_python, V.from_python, V.f32_from_bits, V.f64_from_bits, _results)
