@@ -29,6 +29,10 @@ class ArtifactHeader(msgspec.Struct, frozen=True):
     config_fingerprint: str
 
 
+class _Envelope(msgspec.Struct):
+    header: dict
+
+
 class Artifact(msgspec.Struct, frozen=True):
     header: ArtifactHeader
     module: DecodedModule
@@ -121,18 +125,19 @@ def deserialize(engine, encoded: bytes):
     encoded = bytes(encoded)
     if not encoded.startswith(MAGIC):
         raise WasmcoreError("not a wasmcore compiled artifact (bad magic)")
+    body = encoded[len(MAGIC):]
     try:
-        # The header alone first: an artifact of another format version may not decode fully.
-        raw = msgspec.msgpack.decode(encoded[len(MAGIC):])
-        version = raw.get("header", {}).get("format_version") if isinstance(raw, dict) else None
-    except msgspec.DecodeError as error:
+        # The header alone first (the rest is skipped, not built): an artifact of another
+        # format version may not decode as this version's Artifact.
+        version = msgspec.msgpack.decode(body, type=_Envelope).header.get("format_version")
+    except (msgspec.DecodeError, msgspec.ValidationError) as error:
         raise WasmcoreError(f"corrupt compiled artifact: {error}") from None
     if version != FORMAT_VERSION:
         raise WasmcoreError(f"compiled artifact has format version {version!r}; this wasmcore "
                             f"reads version {FORMAT_VERSION} (recompile it)")
     try:
-        artifact = msgspec.convert(raw, type=Artifact)
-    except msgspec.ValidationError as error:
+        artifact = msgspec.msgpack.decode(body, type=Artifact)
+    except (msgspec.DecodeError, msgspec.ValidationError) as error:
         raise WasmcoreError(f"corrupt compiled artifact: {error}") from None
     _check_header(engine, artifact.header)
     compiled = engine.plugins.deserialize(engine, artifact.module, artifact.header.backend,
