@@ -3,6 +3,8 @@ module, optimized and compiled to machine code with llvmlite's MCJIT.
 
 Hooks implemented:
 - `wasmcore_compile`: an `LLVMModule` when `engine.config.backend == "llvm"`;
+- `wasmcore_serialize` / `wasmcore_deserialize`: the AOT payload (the object code MCJIT
+  generated, reloaded with `add_object_file`: no translation, no optimization);
 - `wasmcore_instantiate`: binds an `LLVMModule` to a new instance (an `LLVMInstance`);
 - `wasmcore_host_call`: the bits-convention callable llvm code calls for a host function
   (with the calling instance for `access_caller` functions).
@@ -21,6 +23,44 @@ def wasmcore_compile(engine, module):
         return None
     from wasmcore_jit_llvm._runtime import LLVMModule
     return LLVMModule(engine, module)
+
+
+@hookimpl
+def wasmcore_serialize(engine, compiled):
+    if getattr(compiled, "backend", None) != "llvm":
+        return None
+    return compiled.payload()
+
+
+@hookimpl
+def wasmcore_deserialize(engine, module, backend, payload, header):
+    if backend != "llvm" or not payload:
+        return None  # a module kept without object code: the core recompiles it
+    import msgspec
+
+    from wasmcore._artifact import engine_target, host_target
+    from wasmcore.errors import WasmcoreError
+    from wasmcore_jit_llvm._runtime import (PAYLOAD_VERSION, LLVMModule, Payload,
+                                            host_cpu_features, object_digest)
+
+    try:
+        data = msgspec.msgpack.decode(payload, type=Payload)
+    except msgspec.DecodeError as error:  # ValidationError is a DecodeError
+        raise WasmcoreError(f"corrupt llvm artifact payload: {error}") from None
+    if data.version != PAYLOAD_VERSION:
+        raise WasmcoreError(f"llvm artifact payload version {data.version}; this backend reads "
+                            f"version {PAYLOAD_VERSION} (recompile it)")
+    if object_digest(data.object_code) != data.digest:
+        raise WasmcoreError("corrupt llvm artifact payload: the object code does not match "
+                            "its digest")
+    if engine_target(engine) == host_target():  # code for another machine is only kept
+        have = {f[1:] for f in host_cpu_features().split(",") if f.startswith("+")}
+        need = [f[1:] for f in header.cpu_features.split(",") if f.startswith("+")]
+        missing = [f for f in need if f not in have]
+        if missing:
+            raise WasmcoreError(f"compiled artifact needs CPU features this host lacks: "
+                                f"{', '.join(missing)} (recompile it on this machine)")
+    return LLVMModule(engine, module, payload=data)
 
 
 @hookimpl

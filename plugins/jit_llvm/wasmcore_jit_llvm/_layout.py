@@ -16,7 +16,12 @@ SH_STACK_LIMIT = 3  # lowest native stack address wasm code may use (set by the 
 SH_BT_COUNT = 4     # frames recorded in the backtrace buffer while a trap propagates
 SH_BT_BUF = 5       # pointer to BT_CAP entries of {vmctx, function index}
 SH_STACK_BUDGET = 6  # native stack bytes wasm may use below the outermost entry
-SH_SLOTS = 7
+# Fuel / epochs (docs/resource-control.md): the Store's state lives in Python (store.vm); the
+# Python side copies it in on entry to wasm and after host calls, and back out on exits.
+SH_FUEL = 7         # active fuel (signed i64) published at calls, returns and checks
+SH_DEADLINE = 8     # store.vm.epoch_deadline (u64), compared with the engine's epoch
+SH_EPOCH_PTR = 9    # address of engine.epoch_cell (u64, incremented by increment_epoch)
+SH_SLOTS = 10
 BT_CAP = 64
 
 # --- status codes (what trampolines return and SH_TRAP holds) ----------------------------------
@@ -59,6 +64,8 @@ RT_TABLE_SIZE = 11
 RT_REF_FUNC = 12
 RT_GLOBAL_GET_REF = 13
 RT_GLOBAL_SET_REF = 14
+RT_OUT_OF_FUEL = 15       # a: the active fuel (<= 0); returns the refilled fuel or traps
+RT_EPOCH_DEADLINE = 16    # the epoch reached the deadline; returns the new deadline or traps
 
 
 class VMLayout:

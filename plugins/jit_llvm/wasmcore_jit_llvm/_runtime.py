@@ -4,18 +4,22 @@ shared state, host-call and runtime-call callbacks, table mirrors and native glo
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import threading
 import weakref
 
 import llvmlite.binding as llvm
+import msgspec
 
+from wasmcore._artifact import engine_target, host_target
 from wasmcore.errors import Frame, Trap, TrapCode, WasmcoreError
 from wasmcore.plugin import CodeRegion, StashKey
 from wasmcore.runtime import GlobalInstance
-from wasmcore.syntax.types import ValueType
+from wasmcore.syntax.types import ExternKind, ValueType
 from wasmcore_jit_llvm import _layout as L
 from wasmcore_jit_llvm._host import HostCallable, fast_handler
-from wasmcore_jit_llvm._translate import ModuleTranslator, sig_key, uses_simd
+from wasmcore_jit_llvm._simd import V128Cell, n_slots, slots
+from wasmcore_jit_llvm._translate import ModuleTranslator, sig_key
 
 U64 = ctypes.c_uint64
 M32 = 0xFFFFFFFF
@@ -33,28 +37,75 @@ RT_CB_TYPE = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p, ctypes.c_int32, 
 
 _init_lock = threading.Lock()
 _host: list = []
+_all_targets: list = []
 
 
-def _target_machine(opt: int):
-    """A new TargetMachine (an MCJIT engine takes ownership of the one it is given)."""
+def _target_machine(opt: int, triple: str | None = None):
+    """A new TargetMachine (an MCJIT engine takes ownership of the one it is given) and the CPU
+    features it compiles for: the host's, or a baseline for `triple` (cross-compilation)."""
     with _init_lock:
         if not _host:
             llvm.initialize_native_target()
             llvm.initialize_native_asmprinter()
             _host.extend((llvm.Target.from_default_triple(), llvm.get_host_cpu_name(),
                           llvm.get_host_cpu_features().flatten()))
-    target, cpu, features = _host
-    return target.create_target_machine(cpu=cpu, features=features, opt=opt,
-                                        codemodel="jitdefault")
+        if triple is not None and not _all_targets:
+            llvm.initialize_all_targets()
+            llvm.initialize_all_asmprinters()
+            _all_targets.append(True)
+    if triple is None:
+        target, cpu, features = _host
+        return target.create_target_machine(cpu=cpu, features=features, opt=opt,
+                                            codemodel="jitdefault"), features
+    try:
+        target = llvm.Target.from_triple(triple)
+    except RuntimeError as error:
+        raise WasmcoreError(f"the llvm backend cannot compile for {triple!r}: {error}") from None
+    # The generic CPU of the target: code that runs on any machine of that architecture.
+    return target.create_target_machine(cpu="generic", features="", opt=opt,
+                                        codemodel="jitdefault"), ""
 
 
-def _sp_register():
-    triple = llvm.get_process_triple()
+def optimize(llmod, tm, opt: int) -> None:
+    """Run the IR pipeline for `opt`: 0 ("none") none at all, 2 LLVM's O2. Measured
+    alternatives (docs/jit_llvm.md): O1 or O2 without unrolling/vectorization compile 10-25%
+    faster but run binarytrees/matmul up to 40% slower; SROA alone before O0 codegen costs
+    ~30% more compile time and gains nothing (FastISel's register allocator spills anyway)."""
+    if opt:
+        pto = llvm.create_pipeline_tuning_options(speed_level=opt)
+        pb = llvm.create_pass_builder(tm, pto)
+        pb.getModulePassManager().run(llmod, pb)
+
+
+def host_cpu_features() -> str:
+    _target_machine(0)
+    return _host[2]
+
+
+def _sp_register(triple: str):
     if triple.startswith("x86_64"):
         return "rsp"
     if triple.startswith(("aarch64", "arm64")):
         return "sp"
     return None
+
+
+PAYLOAD_VERSION = 1
+
+
+class Payload(msgspec.Struct, frozen=True):
+    """The llvm backend's AOT payload: the object code and what binding it needs."""
+
+    version: int
+    object_code: bytes
+    signatures: list[str]  # sig keys with entry_/host_ trampolines in the object
+    opt: int
+    cpu_features: str
+    digest: str  # sha256 of object_code: a damaged object would crash the loader, not fail
+
+
+def object_digest(code: bytes) -> str:
+    return hashlib.sha256(code).hexdigest()
 
 
 # --- canonical type ids (engine-wide; structural) ------------------------------------------------
@@ -89,44 +140,94 @@ class LLVMModule:
     """`CompiledModule` of the llvm backend: one JIT-compiled LLVM module."""
 
     backend = "llvm"
+    # Fuel and epoch code is emitted only when the engine's config enables it (an AOT
+    # artifact records both settings, so a payload always matches its engine).
+    supports_fuel = True
+    # Epoch code is emitted and works from another thread, but a Python signal handler cannot
+    # run while native code loops (CPython runs handlers between bytecodes), so
+    # increment_epoch from a handler would never stop a loop: refused until that is solved.
+    supports_epochs = False
 
-    def __init__(self, engine, module):
+    def __init__(self, engine, module, payload: "Payload | None" = None):
         self.module = module
         config = getattr(engine, "config", None)
         level = getattr(config, "opt_level", "speed") or "speed"
         self.opt = 0 if level == "none" else 2
         max_stack = getattr(config, "max_wasm_stack", None) or DEFAULT_MAX_WASM_STACK
         self.max_wasm_stack = max_stack
-        self.unsupported = "SIMD" if uses_simd(module) else None
+        self.unsupported = None  # a feature this backend cannot compile (none at present)
         self._regions: list = []
         self.addresses: dict = {}
         self.engine = None
+        self.object_code = b""  # the relocatable object MCJIT loaded (the AOT payload)
+        self.target = engine_target(engine) if config is not None else host_target()
+        # A module compiled for another machine is kept only to be serialized.
+        self.foreign = self.target != host_target()
+        self.cpu_features = ""
         if self.unsupported:
             return
+        if payload is not None:
+            self._load(payload)
+            return
         mt = ModuleTranslator(module, name=module.names.module or "wasm",
-                              sp_register=_sp_register())
+                              sp_register=_sp_register(self.target),
+                              fuel=bool(getattr(config, "consume_fuel", False)),
+                              epochs=bool(getattr(config, "epoch_interruption", False)))
         ir_module = mt.translate()
         self.layout = mt.layout
         self.func_types = mt.func_types
         self.n_imports = mt.n_imports
         self.signatures = dict(mt.signatures)
         self.global_types = mt.global_types
-        tm = _target_machine(self.opt)
+        tm, self.cpu_features = _target_machine(self.opt, self.target if self.foreign else None)
         llmod = llvm.parse_assembly(str(ir_module))
         llmod.triple = tm.triple
         llmod.data_layout = str(tm.target_data)
-        if self.opt:
-            pto = llvm.create_pipeline_tuning_options(speed_level=self.opt)
-            pb = llvm.create_pass_builder(tm, pto)
-            pb.getModulePassManager().run(llmod, pb)
+        optimize(llmod, tm, self.opt)
+        if self.foreign:
+            self.object_code = bytes(tm.emit_object(llmod))
+            return
         ee = llvm.create_mcjit_compiler(llmod, tm)
+        objects: list = []
+        # MCJIT hands the object it generated to the cache: that is the AOT payload.
+        ee.set_object_cache(lambda _module, data: objects.append(bytes(data)), lambda _module: None)
         ee.finalize_object()
-        self.engine = ee
+        self.object_code = objects[0] if len(objects) == 1 else b""
         self._llmod = llmod
+        self._bind(ee)
+
+    def _load(self, payload):
+        """Rebuild from an AOT payload: the module's layout from the (trusted) decoded module,
+        the code from the saved object file; no translation, no optimization."""
+        module = self.module
+        self.layout = L.VMLayout(module)
+        self.n_imports = self.layout.n_func_imports
+        self.func_types = [module.types[i.desc] for i in module.imports if i.kind == ExternKind.FUNC]
+        self.func_types += [module.types[f.type_index] for f in module.functions]
+        self.global_types = [i.desc for i in module.imports if i.kind == ExternKind.GLOBAL]
+        self.global_types += [g.type for g in module.globals]
+        by_key = {sig_key(ft): ft for ft in module.types}
+        self.signatures = {k: by_key.get(k) for k in payload.signatures}
+        self.object_code = payload.object_code
+        self.cpu_features = payload.cpu_features
+        if self.foreign:
+            return
+        tm, _ = _target_machine(self.opt)
+        ee = llvm.create_mcjit_compiler(llvm.parse_assembly(""), tm)
+        ee.add_object_file(llvm.ObjectFileRef.from_data(payload.object_code))
+        ee.finalize_object()
+        self._bind(ee)
+
+    def _bind(self, ee):
+        self.engine = ee
+        module = self.module
         names = [f"f{j}" for j in range(self.n_imports, len(self.func_types))]
         names += [f"entry_{k}" for k in self.signatures] + [f"host_{k}" for k in self.signatures]
         for name in names:
-            self.addresses[name] = ee.get_function_address(name)
+            address = ee.get_function_address(name)
+            if not address:
+                raise WasmcoreError(f"llvm backend: compiled code has no symbol {name!r}")
+            self.addresses[name] = address
         self.entries = {k: ENTRY_TYPE(self.addresses[f"entry_{k}"]) for k in self.signatures}
         for k in self.signatures:
             _HOST_TRAMPS.setdefault(k, (self.addresses[f"host_{k}"], self))
@@ -138,6 +239,14 @@ class LLVMModule:
                 j = int(name[1:])
                 name = fnames.get(j) or f"wasm function {j}"
             self._regions.append(CodeRegion(name, addr, size))
+
+    def payload(self) -> bytes:
+        """The AOT payload (`wasmcore_serialize`); b"" when there is no object code to keep."""
+        if self.unsupported or not self.object_code:
+            return b""
+        return msgspec.msgpack.encode(Payload(PAYLOAD_VERSION, self.object_code,
+                                              list(self.signatures), self.opt, self.cpu_features,
+                                              object_digest(self.object_code)))
 
     def code_regions(self) -> list:
         return list(self._regions)
@@ -167,6 +276,58 @@ class StoreState:
         self.ref_ids: dict = {}
         self.pending: BaseException | None = None
         self.records: dict = {}  # id(FuncInstance) -> (record, handler, FuncInstance)
+        # Fuel / epochs: native code works on shared slots; store.vm is copied in on entry to
+        # wasm and after host calls, and the fuel back out on exits and before host calls.
+        config = getattr(engine, "config", None)
+        self.vm = getattr(store, "vm", None)
+        self.fuel = bool(getattr(config, "consume_fuel", False)) and self.vm is not None
+        self.epochs = bool(getattr(config, "epoch_interruption", False)) and self.vm is not None
+        self.fuel_cell = ctypes.c_int64.from_address(self.shared_addr + 8 * L.SH_FUEL)
+        self.deadline_cell = ctypes.c_uint64.from_address(self.shared_addr + 8 * L.SH_DEADLINE)
+        if self.epochs:
+            self.shared[L.SH_EPOCH_PTR] = ctypes.addressof(engine.epoch_cell)
+
+    def enter(self):
+        """Python -> wasm: publish the store's fuel and deadline to native code."""
+        vm = self.vm
+        if self.fuel:
+            self.fuel_cell.value = vm.fuel
+        if self.epochs:
+            self.deadline_cell.value = vm.epoch_deadline
+
+    def leave(self):
+        """wasm -> Python (a return, a trap, or a host call): the store sees the fuel left."""
+        if self.fuel:
+            self.vm.fuel = self.fuel_cell.value
+
+    def metered(self, invoke):
+        """Wrap a Python -> wasm `invoke` with the fuel / deadline syncing (when enabled)."""
+        if not (self.fuel or self.epochs):
+            return invoke
+        enter, leave = self.enter, self.leave
+
+        def metered_invoke(*args):
+            enter()
+            try:
+                return invoke(*args)
+            finally:
+                leave()
+        metered_invoke.block = getattr(invoke, "block", None)
+        return metered_invoke
+
+    def metered_handler(self, handler):
+        """Wrap a host handler (wasm -> Python): the host may use or change fuel / deadline."""
+        if not (self.fuel or self.epochs):
+            return handler
+        enter, leave = self.enter, self.leave
+
+        def metered(rec, p):
+            leave()
+            try:
+                return handler(rec, p)
+            finally:
+                enter()
+        return metered
 
     # references <-> handles
     def handle(self, obj) -> int:
@@ -227,13 +388,13 @@ class StoreState:
         entry = self.records.get(key)
         if entry is None:
             params, results = fi.type.params, fi.type.results
-            arr_type = U64 * max(len(params), len(results), 1)
-            if isinstance(callable_, HostCallable):
+            arr_type = U64 * max(n_slots(params), n_slots(results), 1)
+            if isinstance(callable_, HostCallable) and ValueType.V128 not in params + results:
                 handler = fast_handler(callable_, self, L.STATUS_HOST_EXCEPTION, arr_type)
             else:
                 handler = make_host_handler(fi.type, callable_ if callable_ is not None
                                             else fi.invoke, self)
-            callback = HOST_CB_TYPE(handler)
+            callback = HOST_CB_TYPE(self.metered_handler(handler))
             record = (U64 * L.HR_SLOTS)()
             record[L.HR_SHARED] = self.shared_addr
             record[L.HR_CALLBACK] = ctypes.cast(callback, ctypes.c_void_p).value
@@ -294,15 +455,20 @@ def _factory(key, src: str, env: dict):
 def make_host_handler(ft, invoke, state):
     """`status handler(args_address)` calling a bits-convention `invoke(*bits) -> tuple`."""
     params, results = tuple(ft.params), tuple(ft.results)
-    n = max(len(params), len(results), 1)
-    args = ", ".join(f"_obj(a[{i}])" if vt in REF_TYPES else f"a[{i}]"
-                     for i, vt in enumerate(params))
+    n = max(n_slots(params), n_slots(results), 1)
+    args = ", ".join(f"_obj(a[{i}])" if vt in REF_TYPES else
+                     f"(a[{i}] | a[{i + 1}] << 64)" if vt == ValueType.V128 else f"a[{i}]"
+                     for i, vt in zip(slots(params), params))
     lines = ["def _make(invoke, state, ARR):", "    _obj = state.obj", "    _h = state.handle",
              "    def handler(rec, p):", "        try:",
              "            a = ARR.from_address(p)",
              f"            r = invoke({args})"]
-    for i, vt in enumerate(results):
-        lines.append(f"            a[{i}] = " + (f"_h(r[{i}])" if vt in REF_TYPES else f"r[{i}]"))
+    for k, (i, vt) in enumerate(zip(slots(results), results)):
+        if vt == ValueType.V128:  # two slots, low half first
+            lines.append(f"            a[{i}] = r[{k}] & {M64}; a[{i + 1}] = r[{k}] >> 64 & {M64}")
+        else:
+            value = f"_h(r[{k}])" if vt in REF_TYPES else f"r[{k}]"
+            lines.append(f"            a[{i}] = {value}")
     lines += ["            return 0",
               "        except BaseException as error:",
               "            state.pending = error",
@@ -316,24 +482,30 @@ def make_invoke(ft, call, vmctx: int, code: int, state: StoreState):
     """The bits-convention `invoke(*args) -> tuple` of an llvm function: a preallocated block
     {vmctx, code, args_and_results...} passed to the signature's entry trampoline."""
     params, results = tuple(ft.params), tuple(ft.results)
-    n = max(len(params), len(results), 1)
+    n = max(n_slots(params), n_slots(results), 1)
     names = [f"a{i}" for i in range(len(params))]
     lines = ["def _make(call, arr, addr, state):", "    _h = state.handle",
              "    _obj = state.obj", "    fail = state.fail",
              f"    def invoke({', '.join(names)}):"]
-    for i, (vt, name) in enumerate(zip(params, names)):
-        lines.append(f"        arr[{i + 2}] = " + (f"_h({name})" if vt in REF_TYPES else name))
+    for i, vt, name in zip(slots(params), params, names):
+        if vt == ValueType.V128:  # two slots, low half first
+            lines.append(f"        arr[{i + 2}] = {name} & {M64}; "
+                         f"arr[{i + 3}] = {name} >> 64 & {M64}")
+        else:
+            lines.append(f"        arr[{i + 2}] = " + (f"_h({name})" if vt in REF_TYPES else name))
     lines.append("        s = call(addr)")
     lines.append("        if s:")
     lines.append("            fail(s)")
-    outs = [f"_obj(arr[{i + 2}])" if vt in REF_TYPES else f"arr[{i + 2}]"
-            for i, vt in enumerate(results)]
+    outs = [f"_obj(arr[{i + 2}])" if vt in REF_TYPES else
+            f"(arr[{i + 2}] | arr[{i + 3}] << 64)" if vt == ValueType.V128 else f"arr[{i + 2}]"
+            for i, vt in zip(slots(results), results)]
     lines.append(f"        return ({', '.join(outs)}{',' if outs else ''})")
     lines.append("    return invoke")
     factory = _factory(("invoke", params, results), "\n".join(lines) + "\n", {})
     arr = (U64 * (n + 2))(vmctx, code)
     invoke = factory(call, arr, ctypes.addressof(arr), state)
     invoke.block = arr  # the closure may not reference it (no params, no results)
+    invoke = state.metered(invoke)
     return invoke
 
 
@@ -364,7 +536,11 @@ class NativeGlobalInstance(GlobalInstance):
 
 def global_cell(glob):
     if glob.native is None:
-        cell = U64(GlobalInstance.value.__get__(glob) & M64)
+        if glob.type.value_type == ValueType.V128:
+            cell = V128Cell()
+            cell.value = GlobalInstance.value.__get__(glob)
+        else:
+            cell = U64(GlobalInstance.value.__get__(glob) & M64)
         glob.native = cell
         glob.__class__ = NativeGlobalInstance
     return glob.native
@@ -426,6 +602,9 @@ class LLVMInstance:
     def __init__(self, store, compiled: LLVMModule, instance, host_call):
         if compiled.unsupported:
             raise WasmcoreError(f"{compiled.unsupported} is not supported by the llvm backend yet")
+        if compiled.foreign:
+            raise WasmcoreError(f"this module was compiled for {compiled.target}; it cannot be "
+                                f"instantiated on this host ({host_target()})")
         self.compiled = compiled
         self.instance = instance
         self.module_name = instance.name if getattr(instance, "name", None) else \
@@ -469,6 +648,19 @@ class LLVMInstance:
     def runtime_call(self, opcode, a, b, c, d):
         inst = self.instance
         state = self.state
+        if opcode == L.RT_OUT_OF_FUEL:
+            active = a - (1 << 64) if a >> 63 else a
+            state.fuel_cell.value = active  # what the store keeps if this traps
+            active = state.vm.out_of_fuel(active)
+            state.fuel_cell.value = active
+            return active
+        if opcode == L.RT_EPOCH_DEADLINE:
+            state.leave()  # the callback may run wasm or read the fuel
+            try:
+                state.vm.epoch_deadline_reached()
+            finally:
+                state.enter()  # the (new) deadline and fuel
+            return 0
         if opcode == L.RT_MEMORY_GROW:
             return inst.memories[a].grow(b & M32)
         if opcode == L.RT_TABLE_GET:

@@ -16,6 +16,7 @@ from wasmcore.errors import TrapCode
 from wasmcore.syntax import opcodes as op
 from wasmcore.syntax.types import BLOCKTYPE_EMPTY, ExternKind, ValueType
 from wasmcore_jit_llvm import _layout as L
+from wasmcore_jit_llvm import _simd
 
 I1, I8, I16, I32, I64 = (ir.IntType(n) for n in (1, 8, 16, 32, 64))
 F32, F64 = ir.FloatType(), ir.DoubleType()
@@ -23,40 +24,16 @@ PTR = ir.PointerType()
 VOID = ir.VoidType()
 
 LLTYPE = {ValueType.I32: I32, ValueType.I64: I64, ValueType.F32: F32, ValueType.F64: F64,
-          ValueType.FUNCREF: I64, ValueType.EXTERNREF: I64}
+          ValueType.FUNCREF: I64, ValueType.EXTERNREF: I64, ValueType.V128: _simd.I128}
 
 
 RT_TYPE = ir.FunctionType(I64, [PTR, I32, I64, I64, I64, I64])
 HOST_CALLBACK_TYPE = ir.FunctionType(I32, [PTR, PTR])
 
 
-def uses_simd(module) -> bool:
-    for ft in module.types:
-        if ValueType.V128 in ft.params or ValueType.V128 in ft.results:
-            return True
-    for g in module.globals:
-        if g.type.value_type == ValueType.V128:
-            return True
-    for imp in module.imports:
-        if imp.kind == ExternKind.GLOBAL and imp.desc.value_type == ValueType.V128:
-            return True
-    for f in module.functions:
-        if ValueType.V128 in f.locals:
-            return True
-        for ins in f.body:
-            if ins[0] >> 16 == op.SIMD_PREFIX:
-                return True
-            if ins[0] in (op.BLOCK, op.LOOP, op.IF) and ins[1] < 0 and ins[1] != BLOCKTYPE_EMPTY \
-                    and (ins[1] & 0x7F) == ValueType.V128:
-                return True
-            if ins[0] == op.SELECT_T and ValueType.V128 in ins[1]:
-                return True
-    return False
-
-
 def sig_key(ft) -> str:
     code = {ValueType.I32: "i", ValueType.I64: "l", ValueType.F32: "f", ValueType.F64: "d",
-            ValueType.FUNCREF: "r", ValueType.EXTERNREF: "x"}
+            ValueType.FUNCREF: "r", ValueType.EXTERNREF: "x", ValueType.V128: "v"}
     return "".join(code[t] for t in ft.params) + "_" + "".join(code[t] for t in ft.results)
 
 
@@ -125,8 +102,9 @@ class ModuleTranslator:
             return b.call(self.read_register, [self.sp_name])
         return b.ptrtoint(b.call(self.frameaddress, [ir.Constant(I32, 0)]), I64)
 
-    def __init__(self, module, name="wasm", sp_register=None):
+    def __init__(self, module, name="wasm", sp_register=None, fuel=False, epochs=False):
         self.module = module
+        self.fuel, self.epochs = fuel, epochs  # emit fuel / epoch code (config settings)
         self.layout = L.VMLayout(module)
         self.ir = ir.Module(name=name)
         self.ir.triple = ""
@@ -227,8 +205,9 @@ class ModuleTranslator:
             limit = b.sub(sp, budget)
             b.store(limit, b.gep(shared, [ir.Constant(I64, L.SH_STACK_LIMIT)], source_etype=I64))
         args = [vmctx]
-        for i, vt in enumerate(ft.params):
-            raw = b.load(b.gep(argv, [ir.Constant(I64, i)], source_etype=I64), typ=I64)
+        for i, vt in zip(_simd.slots(ft.params), ft.params):  # a v128 takes two slots
+            raw = b.load(b.gep(argv, [ir.Constant(I64, i)], source_etype=I64), typ=_slot_type(vt),
+                         align=8)
             args.append(from_bits(b, raw, vt))
         result = _call_ptr(b, target, fn_type(ft), args)
         trap_p = shared
@@ -238,8 +217,9 @@ class ModuleTranslator:
             b.store(depth, depth_p)
             b.ret(b.trunc(status, I32))
         values = _unpack(b, result, ft)
-        for i, (vt, v) in enumerate(zip(ft.results, values)):
-            b.store(to_bits(b, v, vt), b.gep(argv, [ir.Constant(I64, i)], source_etype=I64))
+        for i, vt, v in zip(_simd.slots(ft.results), ft.results, values):
+            b.store(to_bits(b, v, vt), b.gep(argv, [ir.Constant(I64, i)], source_etype=I64),
+                    align=8)
         b.ret(ir.Constant(I32, 0))
 
     def _host_trampoline(self, key, ft):
@@ -248,11 +228,11 @@ class ModuleTranslator:
         fn = ir.Function(self.ir, fn_type(ft), f"host_{key}")
         record = fn.args[0]
         b = ir.IRBuilder(fn.append_basic_block("entry"))
-        n = max(len(ft.params), len(ft.results), 1)
+        n = max(_simd.n_slots(ft.params), _simd.n_slots(ft.results), 1)
         arr = _alloca(b, ir.ArrayType(I64, n))
-        for i, (vt, v) in enumerate(zip(ft.params, fn.args[1:])):
+        for i, vt, v in zip(_simd.slots(ft.params), ft.params, fn.args[1:]):
             b.store(to_bits(b, v, vt), b.gep(arr, [ir.Constant(I64, 0), ir.Constant(I64, i)],
-                                             source_etype=ir.ArrayType(I64, n)))
+                                             source_etype=ir.ArrayType(I64, n)), align=8)
         cb = b.load(b.gep(record, [ir.Constant(I64, L.HR_CALLBACK)], source_etype=I64), typ=PTR)
         status = _call_ptr(b, cb, HOST_CALLBACK_TYPE, [record, arr])
         with b.if_then(b.icmp_unsigned("!=", status, ir.Constant(I32, 0)), likely=False):
@@ -260,9 +240,9 @@ class ModuleTranslator:
             b.store(b.zext(status, I64), shared)
             _ret_undef(b, ft)
         values = []
-        for i, vt in enumerate(ft.results):
+        for i, vt in zip(_simd.slots(ft.results), ft.results):
             raw = b.load(b.gep(arr, [ir.Constant(I64, 0), ir.Constant(I64, i)],
-                               source_etype=ir.ArrayType(I64, n)), typ=I64)
+                               source_etype=ir.ArrayType(I64, n)), typ=_slot_type(vt), align=8)
             values.append(from_bits(b, raw, vt))
         _ret_values(b, ft, values)
 
@@ -291,6 +271,10 @@ class _FnPtr:
 
     def __getattr__(self, name):
         return getattr(self._value, name)
+
+
+def _slot_type(vt):
+    return _simd.I128 if vt == ValueType.V128 else I64
 
 
 def from_bits(b, raw, vt):
@@ -434,6 +418,8 @@ class FunctionTranslator:
         self.ft = mt.func_types[j]
         self.fn = mt.functions[j]
         self.fn.attributes.add("nounwind")
+        self.fuel, self.epochs = mt.fuel, mt.epochs
+        self.fuel_p = None  # the function's fuel local (an alloca: mem2reg keeps it in a register)
         self.b = ir.IRBuilder(self.fn.append_basic_block("entry"))
         self.vmctx = self.fn.args[0]
         self.stack = []
@@ -599,6 +585,81 @@ class FunctionTranslator:
         self.check_trap()
         return r
 
+    # --- fuel / epochs (docs/resource-control.md; nothing is emitted unless enabled) --------------
+    def shared_slot(self, slot):
+        return self.b.gep(self.shared, [ir.Constant(I64, slot)], source_etype=I64)
+
+    def fuel_slot_load(self):
+        v = self.b.load(self.shared_slot(L.SH_FUEL), typ=I64)
+        v.set_metadata("tbaa", self.mt.tbaa_ctx)
+        return v
+
+    def charge(self, amount):
+        """Subtract `amount` (an int or an i64 value) from the fuel local."""
+        b = self.b
+        if isinstance(amount, int):
+            amount = ir.Constant(I64, amount)
+        b.store(b.sub(b.load(self.fuel_p, typ=I64), amount), self.fuel_p)
+
+    def fuel_check(self):
+        """Out of fuel when the local is <= 0: the slow path refills it or traps."""
+        if not self.fuel:
+            return
+        b = self.b
+        v = b.load(self.fuel_p, typ=I64)
+        slow, cont = self.fn.append_basic_block("out_of_fuel"), self.fn.append_basic_block()
+        br = b.cbranch(b.icmp_signed("<=", v, ir.Constant(I64, 0)), slow, cont)
+        br.set_metadata("prof", self.mt.cold)
+        b.position_at_end(slow)
+        b.store(self.rt(L.RT_OUT_OF_FUEL, v), self.fuel_p)
+        b.branch(cont)
+        b.position_at_end(cont)
+
+    def fuel_publish(self):
+        """Before a call or a return: the store (and a callee) see the fuel left."""
+        if self.fuel:
+            st = self.b.store(self.b.load(self.fuel_p, typ=I64), self.shared_slot(L.SH_FUEL))
+            st.set_metadata("tbaa", self.mt.tbaa_ctx)
+
+    def fuel_reload(self):
+        if self.fuel:
+            self.b.store(self.fuel_slot_load(), self.fuel_p)
+
+    def fuel_variable(self, amount, ok=None):
+        """After a bulk operation (or a grow that succeeded: `ok`), charge `amount` (i32) more.
+        Wasmtime folds a constant amount into the block's static charge and checks only a
+        non-constant one."""
+        if not self.fuel:
+            return
+        b = self.b
+        const = isinstance(amount, ir.Constant)
+        amount = b.zext(amount, I64)
+        if ok is not None:
+            amount = b.select(ok, amount, ir.Constant(I64, 0))
+        self.charge(amount)
+        if not const:
+            self.fuel_check()
+
+    def epoch_check(self):
+        """Interrupt when the engine's epoch reached the deadline (re-read at every check: a
+        host call or the deadline callback may move it)."""
+        if not self.epochs:
+            return
+        b = self.b
+        cell = self.at_entry(lambda: self.b.load(self.shared_slot(L.SH_EPOCH_PTR), typ=PTR))
+        epoch = b.load_atomic(cell, "monotonic", 8, typ=I64)  # another thread increments it
+        deadline = b.load(self.shared_slot(L.SH_DEADLINE), typ=I64)
+        deadline.set_metadata("tbaa", self.mt.tbaa_ctx)
+        slow, cont = self.fn.append_basic_block("epoch_deadline"), self.fn.append_basic_block()
+        br = b.cbranch(b.icmp_unsigned(">=", epoch, deadline), slow, cont)
+        br.set_metadata("prof", self.mt.cold)
+        b.position_at_end(slow)
+        self.fuel_publish()
+        self.rt(L.RT_EPOCH_DEADLINE)
+        self.fuel_reload()
+        b.branch(cont)
+        b.position_at_end(cont)
+
     # --- the function ----------------------------------------------------------------------------
     def run(self):
         b = self.b
@@ -629,7 +690,11 @@ class FunctionTranslator:
         b.position_at_end(body)
         st = b.store(b.sub(depth, ir.Constant(I64, 1)), depth_p)
         st.set_metadata("tbaa", self.mt.tbaa_ctx)
-        # Fuel / epoch checks would go here (function entry) and at loop headers.
+        if self.fuel:  # Wasmtime charges 1 on entry, then checks
+            self.fuel_p = self.at_entry(lambda: _alloca(b, I64, "fuel"))
+            b.store(b.sub(self.fuel_slot_load(), ir.Constant(I64, 1)), self.fuel_p)
+            self.fuel_check()
+        self.epoch_check()
         top = Frame("func", (), tuple(ft.results), 0)
         top.end = self.fn.append_basic_block("return")
         self.frames.append(top)
@@ -643,6 +708,7 @@ class FunctionTranslator:
         values = self.phis_for(frame)
         st = b.store(self.depth, self.depth_p)
         st.set_metadata("tbaa", self.mt.tbaa_ctx)
+        self.fuel_publish()
         _ret_values(b, self.ft, values)
 
     def phis_for(self, frame):
@@ -690,6 +756,8 @@ class FunctionTranslator:
                     return
                 self.op_else()
             return
+        if self.fuel and code not in FUEL_FREE:
+            self.charge(1)  # charges within a block fold into one subtraction
         handler = _DISPATCH.get(code)
         if handler is not None:
             handler(self, ins)
@@ -740,6 +808,8 @@ class FunctionTranslator:
             dst, signed = _CONVERT[code]
             a = self.pop()
             self.push(self.b.sitofp(a, dst) if signed else self.b.uitofp(a, dst))
+        elif code >> 16 == op.SIMD_PREFIX and _simd.translate(self, ins):
+            pass
         else:
             self.unsupported(code)
 
@@ -778,7 +848,8 @@ class FunctionTranslator:
             phi.add_incoming(v, pre)
             f.phis.append(phi)
             self.push(phi)
-        # Fuel / epoch checks would go here (loop header).
+        self.fuel_check()
+        self.epoch_check()
         self.frames.append(f)
 
     def op_if(self, ins):
@@ -871,10 +942,13 @@ class FunctionTranslator:
         if j < self.mt.n_imports:
             code = self.load_slot(self.layout.import_code(j))
             callee = self.load_slot(self.layout.import_vmctx(j))
+            self.fuel_publish()
             r = _call_ptr(self.b, code, fn_type(ft), [callee] + args)
         else:
+            self.fuel_publish()
             r = self.b.call(self.mt.functions[j], [self.vmctx] + args)
         self.check_trap()
+        self.fuel_reload()
         self.stack.extend(_unpack(self.b, r, ft))
 
     def op_call_indirect(self, ins):
@@ -908,8 +982,10 @@ class FunctionTranslator:
         callee = b.load(b.gep(entry, [ir.Constant(I64, 2)], source_etype=I64), typ=PTR)
         code.set_metadata("tbaa", self.mt.tbaa_ctx)
         callee.set_metadata("tbaa", self.mt.tbaa_ctx)
+        self.fuel_publish()
         r = _call_ptr(b, code, fn_type(ft), [callee] + args)
         self.check_trap()
+        self.fuel_reload()
         self.stack.extend(_unpack(b, r, ft))
 
     # parametric / variables
@@ -936,7 +1012,7 @@ class FunctionTranslator:
         if vt in (ValueType.FUNCREF, ValueType.EXTERNREF):
             self.push(self.rt(L.RT_GLOBAL_GET_REF, k))
             return
-        v = self.b.load(self.global_cell(k), typ=LLTYPE[vt])
+        v = self.b.load(self.global_cell(k), typ=LLTYPE[vt], align=8)  # v128 cells: 8-aligned
         v.set_metadata("tbaa", self.mt.tbaa_glob)
         self.push(v)
 
@@ -947,7 +1023,7 @@ class FunctionTranslator:
         if vt in (ValueType.FUNCREF, ValueType.EXTERNREF):
             self.rt(L.RT_GLOBAL_SET_REF, k, v)
             return
-        st = self.b.store(v, self.global_cell(k))
+        st = self.b.store(v, self.global_cell(k), align=8)
         st.set_metadata("tbaa", self.mt.tbaa_glob)
 
     # memory
@@ -978,14 +1054,16 @@ class FunctionTranslator:
 
     def op_memory_grow(self, ins):
         delta = self.pop()
-        r = self.rt(L.RT_MEMORY_GROW, ins[1], delta)
-        self.push(self.b.trunc(r, I32))
+        r = self.b.trunc(self.rt(L.RT_MEMORY_GROW, ins[1], delta), I32)
+        self.fuel_variable(delta, self.b.icmp_unsigned("!=", r, ir.Constant(I32, 0xFFFFFFFF)))
+        self.push(r)
 
     def op_memory_fill(self, ins):
         n, val, d = self.pop(), self.pop(), self.pop()
         p = self.range_check(ins[1], d, n)
         self.b.call(self.mt.intrinsic("llvm.memset", [PTR, I64]),
                     [p, self.b.trunc(val, I8), self.b.zext(n, I64), ir.Constant(I1, 0)])
+        self.fuel_variable(n)
 
     def op_memory_copy(self, ins):
         n, s, d = self.pop(), self.pop(), self.pop()
@@ -993,10 +1071,12 @@ class FunctionTranslator:
         pd = self.range_check(ins[1], d, n)
         self.b.call(self.mt.intrinsic("llvm.memmove", [PTR, PTR, I64]),
                     [pd, ps, self.b.zext(n, I64), ir.Constant(I1, 0)])
+        self.fuel_variable(n)
 
     def op_memory_init(self, ins):
         n, s, d = self.pop(), self.pop(), self.pop()
         self.rt(L.RT_MEMORY_INIT, ins[2] << 32 | ins[1], d, s, n)
+        self.fuel_variable(n)
 
     def op_data_drop(self, ins):
         self.rt(L.RT_DATA_DROP, ins[1])
@@ -1152,25 +1232,34 @@ class FunctionTranslator:
 
     def op_table_grow(self, ins):
         n, init = self.pop(), self.pop()
-        self.push(self.b.trunc(self.rt(L.RT_TABLE_GROW, ins[1], init, n), I32))
+        r = self.b.trunc(self.rt(L.RT_TABLE_GROW, ins[1], init, n), I32)
+        self.fuel_variable(n, self.b.icmp_unsigned("!=", r, ir.Constant(I32, 0xFFFFFFFF)))
+        self.push(r)
 
     def op_table_fill(self, ins):
         n, v, i = self.pop(), self.pop(), self.pop()
         self.rt(L.RT_TABLE_FILL, ins[1], i, v, n)
+        self.fuel_variable(n)
 
     def op_table_copy(self, ins):
         n, s, d = self.pop(), self.pop(), self.pop()
         self.rt(L.RT_TABLE_COPY, ins[1] << 32 | ins[2], d, s, n)
+        self.fuel_variable(n)
 
     def op_table_init(self, ins):
         n, s, d = self.pop(), self.pop(), self.pop()
         self.rt(L.RT_TABLE_INIT, ins[2] << 32 | ins[1], d, s, n)
+        self.fuel_variable(n)
 
     def op_elem_drop(self, ins):
         self.rt(L.RT_ELEM_DROP, ins[1])
 
 
 _IDENTITY = (1.0, -1.0, 0.0)  # -0.0 == 0.0
+# Wasmtime's free operators (no code or pure control flow): nop drop block loop else end return
+# unreachable.
+FUEL_FREE = frozenset((op.NOP, op.DROP, op.BLOCK, op.LOOP, op.ELSE, op.END, op.RETURN,
+                       op.UNREACHABLE))
 
 
 _DISPATCH = {
