@@ -8,7 +8,7 @@ from wasmcore._types import FuncType
 from wasmcore.errors import Trap, TrapCode
 from wasmcore.plugin import HostFunction
 from wasmcore.runtime import FuncInstance
-from wasmcore.runtime.values import from_python, to_python
+from wasmcore.runtime.values import convert_host_results, from_python, to_python
 from wasmcore.syntax.types import ValueType
 
 
@@ -161,19 +161,3 @@ def _generic_invoke(store: Any, host: HostFunction, instance: Any) -> Callable[.
     return invoke
 
 
-def convert_host_results(results: tuple, out: Any, store: Any, bits_convention: bool) -> tuple:
-    if not results:
-        if out is not None:
-            raise TypeError("host function returned a value but its type has no results")
-        return ()
-    if len(results) == 1:
-        if isinstance(out, (list, tuple)):
-            if len(out) != 1:
-                raise TypeError(f"host function returned {len(out)} values, expected 1")
-            out = out[0]
-        out = (out,)
-    elif not isinstance(out, (list, tuple)) or len(out) != len(results):
-        raise TypeError(f"host function must return {len(results)} values")
-    if bits_convention:
-        return tuple(out)
-    return tuple(from_python(t, v, store) for t, v in zip(results, out))

@@ -93,3 +93,22 @@ def to_python(value_type: ValueType, bits: Any, store: Any = None) -> Any:
 
         return Func._from_instance(bits)
     return bits  # v128 int, externref object
+
+
+def convert_host_results(results: tuple, out: Any, store: Any, bits_convention: bool) -> tuple:
+    """A host function's return value (None, one value or a sequence) as a bits tuple."""
+    if not results:
+        if out is not None:
+            raise TypeError("host function returned a value but its type has no results")
+        return ()
+    if len(results) == 1:
+        if isinstance(out, (list, tuple)):
+            if len(out) != 1:
+                raise TypeError(f"host function returned {len(out)} values, expected 1")
+            out = out[0]
+        out = (out,)
+    elif not isinstance(out, (list, tuple)) or len(out) != len(results):
+        raise TypeError(f"host function must return {len(results)} values")
+    if bits_convention:
+        return tuple(out)
+    return tuple(from_python(t, v, store) for t, v in zip(results, out))

@@ -3,32 +3,14 @@ imported host function, knowing the calling instance (for `access_caller`)."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
-from wasmcore.runtime.values import from_python, to_python
+from wasmcore.runtime.values import convert_host_results as _results, to_python
 
 
 def _caller(store, instance):
     import wasmcore  # the embedding API's Caller (the plugin never imports it at load time)
     return wasmcore.Caller(store, instance)
-
-
-def _results(results: tuple, out: Any, store, bits: bool) -> tuple:
-    if not results:
-        if out is not None:
-            raise TypeError("host function returned a value but its type has no results")
-        return ()
-    if len(results) == 1:
-        if isinstance(out, (list, tuple)):
-            if len(out) != 1:
-                raise TypeError(f"host function returned {len(out)} values, expected 1")
-            out = out[0]
-        out = (out,)
-    elif not isinstance(out, (list, tuple)) or len(out) != len(results):
-        raise TypeError(f"host function must return {len(results)} values")
-    if bits:
-        return tuple(out)
-    return tuple(from_python(t, v, store) for t, v in zip(results, out))
 
 
 def host_invoke(store, host, instance) -> Callable[..., tuple]:
