@@ -171,3 +171,21 @@ def test_deeply_nested_loops_are_interrupted(backend):
     with pytest.raises(Trap) as info:
         exports["run"](store)
     assert info.value.trap_code == TrapCode.INTERRUPT
+
+
+def test_ctrl_c_reaches_a_spinning_guest_with_epochs_on(backend):
+    """SIGINT's KeyboardInterrupt (a Python-level handler) interrupts a loop on every backend,
+    native code included, and leaves the store usable."""
+    store, exports = epoch_instance(backend)
+    store.set_epoch_deadline(1 << 40)
+    main = threading.main_thread().ident
+    timer = threading.Timer(0.2, signal.pthread_kill, (main, signal.SIGINT))
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            exports["spin"](store)
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, previous)
+    assert exports["seven"](store) == 7

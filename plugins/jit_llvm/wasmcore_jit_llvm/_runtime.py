@@ -7,6 +7,7 @@ import ctypes
 import hashlib
 import threading
 import weakref
+from os import getpid as _getpid
 
 import llvmlite.binding as llvm
 import msgspec
@@ -17,6 +18,7 @@ from wasmcore.plugin import CodeRegion, StashKey
 from wasmcore.runtime import GlobalInstance
 from wasmcore.syntax.types import ExternKind, ValueType
 from wasmcore_jit_llvm import _layout as L
+from wasmcore_jit_llvm import _signals
 from wasmcore_jit_llvm._host import HostCallable, fast_handler
 from wasmcore_jit_llvm._simd import V128Cell, n_slots, slots
 from wasmcore_jit_llvm._translate import ModuleTranslator, sig_key
@@ -143,10 +145,9 @@ class LLVMModule:
     # Fuel and epoch code is emitted only when the engine's config enables it (an AOT
     # artifact records both settings, so a payload always matches its engine).
     supports_fuel = True
-    # Epoch code is emitted and works from another thread, but a Python signal handler cannot
-    # run while native code loops (CPython runs handlers between bytecodes), so
-    # increment_epoch from a handler would never stop a loop: refused until that is solved.
-    supports_epochs = False
+    # Epoch checks poll the engine's epoch cell; a Python signal handler gets to run through
+    # the signal relay (_signals.py) while native code loops.
+    supports_epochs = True
 
     def __init__(self, engine, module, payload: "Payload | None" = None):
         self.module = module
@@ -286,6 +287,7 @@ class StoreState:
         self.deadline_cell = ctypes.c_uint64.from_address(self.shared_addr + 8 * L.SH_DEADLINE)
         if self.epochs:
             self.shared[L.SH_EPOCH_PTR] = ctypes.addressof(engine.epoch_cell)
+            _signals.watch(self)  # a Python signal handler may increment the epoch
 
     def enter(self):
         """Python -> wasm: publish the store's fuel and deadline to native code."""
@@ -294,6 +296,8 @@ class StoreState:
             self.fuel_cell.value = vm.fuel
         if self.epochs:
             self.deadline_cell.value = vm.epoch_deadline
+            if _signals._owner_pid != _getpid():  # first entry from the main thread
+                _signals.ensure_installed()
 
     def leave(self):
         """wasm -> Python (a return, a trap, or a host call): the store sees the fuel left."""
@@ -305,6 +309,20 @@ class StoreState:
         if not (self.fuel or self.epochs):
             return invoke
         enter, leave = self.enter, self.leave
+        if self.epochs:  # the signal relay needs to know which store runs on which thread
+            running = _signals.running
+
+            def metered_invoke(*args):
+                entry = (threading.get_ident(), self)
+                running.append(entry)
+                enter()
+                try:
+                    return invoke(*args)
+                finally:
+                    leave()
+                    running.remove(entry)
+            metered_invoke.block = getattr(invoke, "block", None)
+            return metered_invoke
 
         def metered_invoke(*args):
             enter()
