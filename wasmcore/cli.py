@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 from typing import Sequence
 
 from wasmcore import _logging
@@ -236,6 +238,11 @@ def _configure_store(store, options: dict[str, str]) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from wasmcore import Engine, ExitTrap, Linker, Store, Trap
+
+    # Ctrl-C ends the process as it ends `wasmtime run`: a KeyboardInterrupt could not reach a
+    # guest looping in native code, and a traceback is not what a command-line user wants.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
 
     # Like wasmtime, a bad --dir is an error even when the module does not use WASI.
     for mapping in args.dir:

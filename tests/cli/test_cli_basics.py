@@ -41,3 +41,22 @@ def test_bad_input_is_one_line(tmp_path):
 def test_unknown_backend_message(tmp_path):
     result = run_cli("run", "--backend", "nope", "x.wasm")
     assert result.returncode == 1 and "installed backends" in result.stderr
+
+
+def test_ctrl_c_ends_a_spinning_guest_as_wasmtime_run(tmp_path, backend):
+    """SIGINT kills `run` (status -SIGINT, no traceback) even while native code loops."""
+    import signal
+    import time
+
+    path = tmp_path / "spin.wat"
+    path.write_text('(module (func (export "_start") (loop (br 0))))')
+    proc = subprocess.Popen([sys.executable, "-m", "wasmcore", "run", "--backend", backend,
+                             str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(3)  # imports, compile, and into the loop
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == -signal.SIGINT
+    assert b"Traceback" not in err
