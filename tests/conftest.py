@@ -64,3 +64,19 @@ def wat_to_binary(tmp_path_factory):
         return target.read_bytes()
 
     return convert
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_code_cache(tmp_path_factory):
+    """`wasmcore run` caches compiled code by default: tests (and the CLI processes they start)
+    use a fresh directory of their own, never the user's ~/.cache/wasmcore."""
+    import os
+
+    path = tmp_path_factory.mktemp("code-cache")
+    previous = os.environ.get("WASMCORE_CACHE_DIR")
+    os.environ["WASMCORE_CACHE_DIR"] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop("WASMCORE_CACHE_DIR", None)
+    else:
+        os.environ["WASMCORE_CACHE_DIR"] = previous

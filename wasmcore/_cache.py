@@ -20,6 +20,16 @@ from wasmcore.errors import WasmcoreError
 log = get_logger("wasmcore.cache")
 
 
+def default_directory() -> str:
+    """`config.cache = True` (and `wasmcore run` by default): $WASMCORE_CACHE_DIR, else
+    $XDG_CACHE_HOME/wasmcore, else ~/.cache/wasmcore (wasmtime: ~/.cache/wasmtime)."""
+    explicit = os.environ.get("WASMCORE_CACHE_DIR")
+    if explicit:
+        return explicit
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "wasmcore")
+
+
 def cache_directory(setting: str) -> Path:
     """`config.cache` names a directory, or (as in wasmtime) a TOML file whose
     `[cache] directory` names one."""

@@ -241,7 +241,8 @@ class Config:
     @cache.setter
     def cache(self, enabled: bool | str) -> None:
         if isinstance(enabled, bool):
-            enabled = os.path.join(os.path.expanduser("~"), ".cache", "wasmcore") if enabled else None
+            from wasmcore._cache import default_directory
+            enabled = default_directory() if enabled else None
         self._put("cache", enabled, (str, type(None)))
 
     @property

@@ -21,7 +21,29 @@ def _config_from(args: argparse.Namespace):
     for key, value in _option_pairs(getattr(args, "wasm_options", []), "-W"):
         _apply_wasm_option(config, args, key, value)
     _apply_resource_flags(config, args)
+    _apply_codegen_options(config, getattr(args, "codegen_options", None))
     return config
+
+
+def _apply_codegen_options(config, groups: list[str] | None) -> None:
+    """`run -C cache[=y|n]` and `-C cache-config=FILE.toml`, as wasmtime: the compiled-code cache
+    is on by default for `run`, so running the same module again skips compilation."""
+    if groups is None:
+        return  # a command without -C (compile, wast): no implicit cache
+    enabled, cache_config = True, None
+    for key, value in _option_pairs(groups, "-C"):
+        if key == "cache":
+            enabled = _flag(key, value, "-C")
+        elif key == "cache-config":
+            cache_config = value
+        else:
+            raise CliError(f"unknown -C option {key!r}; known: cache, cache-config")
+    if not enabled:
+        config.cache = None
+    elif cache_config:
+        config.cache = cache_config
+    elif not getattr(config, "cache", None):
+        config.cache = True  # the default directory (wasmcore._cache.default_directory)
 
 
 def _apply_resource_flags(config, args: argparse.Namespace) -> None:
@@ -364,6 +386,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "(as -W fuel=N)")
     run.add_argument("--timeout", metavar="DURATION", help="interrupt the guest after DURATION "
                      "(10s, 250ms; epoch-based, as -W timeout=DURATION)")
+    run.add_argument("-C", dest="codegen_options", action="append", default=[],
+                     metavar="OPT[=VAL],..", help="codegen options as in wasmtime: cache=n (the "
+                     "compiled-code cache, on by default), cache-config=FILE.toml")
     run.add_argument("-S", dest="wasi_options", action="append", default=[], metavar="OPT[=VAL],..",
                      help="WASI options as in wasmtime: inherit-env, cli, preview2=n")
     run.add_argument("file")

@@ -60,3 +60,23 @@ def test_ctrl_c_ends_a_spinning_guest_as_wasmtime_run(tmp_path, backend):
         proc.kill()
     assert proc.returncode == -signal.SIGINT
     assert b"Traceback" not in err
+
+
+def test_run_caches_compiled_code_by_default_as_wasmtime(tmp_path, backend):
+    path = tmp_path / "answer.wat"
+    path.write_text('(module (func (export "answer") (result i32) i32.const 42))')
+    cache = tmp_path / "cache"
+    env = {**__import__("os").environ, "WASMCORE_CACHE_DIR": str(cache)}
+    off = run_cli("run", "-C", "cache=n", "--backend", backend, "--invoke", "answer", str(path), env=env)
+    assert off.returncode == 0 and off.stdout.strip() == "42"
+    assert not cache.exists()
+    for _ in range(2):  # the second run loads the artifact the first one wrote
+        on = run_cli("run", "--backend", backend, "--invoke", "answer", str(path), env=env)
+        assert on.returncode == 0 and on.stdout.strip() == "42"
+        assert len(list(cache.rglob("*.cwasm"))) == 1
+    elsewhere = tmp_path / "elsewhere"
+    config = tmp_path / "cache.toml"
+    config.write_text(f'[cache]\ndirectory = "{elsewhere}"\n')
+    run_cli("run", "-C", f"cache-config={config}", "--backend", backend, "--invoke", "answer",
+            str(path), env=env)
+    assert len(list(elsewhere.rglob("*.cwasm"))) == 1
