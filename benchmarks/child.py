@@ -21,15 +21,40 @@ def host_add(a: int, b: int) -> int:
     return r - (1 << 32) if r & 0x80000000 else r
 
 
+# Resource controls of the overhead section. The budget and the deadline are large enough never
+# to run out, so what is measured is the cost of the checks alone (both APIs as wasmtime-py's).
+CONTROLS = ("plain", "fuel", "epochs")
+FUEL = 2**62
+EPOCH_DEADLINE = 2**40
+
+
+def configure(config, control: str) -> None:
+    if control not in CONTROLS:
+        raise ValueError(f"unknown resource control {control!r} (expected one of {CONTROLS})")
+    if control == "fuel":
+        config.consume_fuel = True
+    elif control == "epochs":
+        config.epoch_interruption = True
+
+
+def arm(store, control: str) -> None:
+    if control == "fuel":
+        store.set_fuel(FUEL)
+    elif control == "epochs":
+        store.set_epoch_deadline(EPOCH_DEADLINE)
+
+
 class Wasmcore:
-    def __init__(self, backend: str):
+    def __init__(self, backend: str, control: str = "plain"):
         import wasmcore
 
         self.api = wasmcore
         config = wasmcore.Config()
         config.backend = backend
+        configure(config, control)
         self.engine = wasmcore.Engine(config)
         self.store = wasmcore.Store(self.engine)
+        arm(self.store, control)
 
     def validate(self, data: bytes) -> bool:
         self.api.Module.validate(self.engine, data)
@@ -49,15 +74,17 @@ class Wasmcore:
 
 
 class Wasmtime(Wasmcore):
-    def __init__(self, pulley: bool):
+    def __init__(self, pulley: bool, control: str = "plain"):
         import wasmtime
 
         self.api = wasmtime
         config = wasmtime.Config()
         if pulley:
             config.target = "pulley64"  # wasmtime's portable interpreter instead of Cranelift
+        configure(config, control)
         self.engine = wasmtime.Engine(config)
         self.store = wasmtime.Store(self.engine)
+        arm(self.store, control)
 
 
 class Pywasm:
@@ -84,14 +111,16 @@ class Pywasm:
         return lambda name: (lambda *args: next(iter(rt.invocate(inst, name, list(args))), None))
 
 
-def make_engine(name: str):
+def make_engine(name: str, control: str = "plain"):
     if name.startswith("wasmcore-"):
-        return Wasmcore(name.removeprefix("wasmcore-"))
+        return Wasmcore(name.removeprefix("wasmcore-"), control)
     if name == "wasmtime-py":
-        return Wasmtime(pulley=False)
+        return Wasmtime(pulley=False, control=control)
     if name == "wasmtime-py-pulley":
-        return Wasmtime(pulley=True)
+        return Wasmtime(pulley=True, control=control)
     if name == "pywasm":
+        if control != "plain":
+            raise ValueError(f"pywasm has no resource controls ({control!r})")
         return Pywasm()
     raise ValueError(f"unknown engine {name!r}")
 
@@ -113,10 +142,15 @@ def kernel(job: dict, engine, phases: dict) -> dict:
         export("_initialize")()
     phases["instantiate"] = time.perf_counter() - t
     func = export(job["export"])
+    fuel = job.get("control") == "fuel"
+    before = engine.store.get_fuel() if fuel else 0
     t = time.perf_counter()
     result = func(job["n"])
     phases["run"] = time.perf_counter() - t
-    return {"result": result & 0xFFFFFFFF}
+    out = {"result": result & 0xFFFFFFFF}
+    if fuel:  # evidence that fuel was really metered (0 would mean the checks were compiled out)
+        out["fuel_used"] = before - engine.store.get_fuel()
+    return out
 
 
 def calls(job: dict, engine, phases: dict) -> dict:
@@ -139,7 +173,7 @@ def calls(job: dict, engine, phases: dict) -> dict:
 def run_job(job: dict) -> dict:
     phases: dict[str, float] = {}
     try:
-        engine = make_engine(job["engine"])
+        engine = make_engine(job["engine"], job.get("control", "plain"))
         if job["job"] == "idle":
             out = {}
         elif job["job"] == "calls":

@@ -18,6 +18,8 @@ from benchmarks.harness import Engine, size_index
 
 QUICK_ENGINES = "wasmcore-*,wasmtime-py,wasmtime run"
 QUICK_PROCESS = ("fib",)  # a JIT backend compiles the whole module in every process: keep CI short
+QUICK_OVERHEAD = ("fib", "loop_i32")  # one C program, one WAT loop: the path stays tested in CI
+SECTIONS = ("run", "process", "extras", "overhead")
 
 
 def parse_args(argv):
@@ -28,7 +30,8 @@ def parse_args(argv):
     p.add_argument("--repeat", type=int, default=3, help="rounds of the interleaved loop (median)")
     p.add_argument("--quick", action="store_true",
                    help=f"tiny size, one round, engines {QUICK_ENGINES!r}, no native builds, "
-                        f"whole process only for {', '.join(QUICK_PROCESS)}, bigmodule only on wasmtime-py")
+                        f"whole process only for {', '.join(QUICK_PROCESS)}, bigmodule only on wasmtime-py, "
+                        f"fuel/epoch overhead only for {', '.join(QUICK_OVERHEAD)}")
     p.add_argument("--engines", help="comma-separated names or globs (default: all); "
                                      "see --list")
     p.add_argument("--benchmarks", help="comma-separated benchmark names or globs (default: all)")
@@ -37,7 +40,11 @@ def parse_args(argv):
     p.add_argument("--timeout", type=float, default=900, help="seconds per measured process")
     p.add_argument("--no-native", action="store_true", help="do not build/run native code")
     p.add_argument("--no-simd", action="store_true", help="skip the -msimd128 builds")
-    p.add_argument("--no-extras", action="store_true", help="skip call costs, bigmodule, memory baseline")
+    p.add_argument("--no-extras", action="store_true",
+                   help="skip call costs, bigmodule, memory baseline and the fuel/epoch overhead")
+    p.add_argument("--only", metavar="SECTIONS",
+                   help=f"comma-separated sections to run, among {', '.join(SECTIONS)} (default: all); "
+                        "e.g. --only overhead: the fuel/epoch overhead section alone")
     p.add_argument("--json", metavar="FILE", help="write every raw number here")
     p.add_argument("--chart", metavar="FILE.svg", help="write the ratio chart (SVG)")
     p.add_argument("--from-json", metavar="FILE", help="render the report of an earlier --json run")
@@ -86,6 +93,13 @@ def main(argv=None) -> int:
 
             write_chart(data, args.chart)
         return 1 if report.failures(data) else 0
+    sections = set(SECTIONS)
+    if args.only:
+        sections = {x.strip() for x in args.only.split(",") if x.strip()}
+        if not sections or not sections <= set(SECTIONS):
+            sys.exit(f"--only {args.only}: expected a comma-separated list of {', '.join(SECTIONS)}")
+    if args.no_extras:
+        sections -= {"extras", "overhead"}
     if args.quick:
         args.size, args.repeat = "tiny", 1
         args.engines = args.engines or QUICK_ENGINES
@@ -135,6 +149,8 @@ def main(argv=None) -> int:
     def runs(engine: Engine, bench: Benchmark, size: str) -> bool:
         if not bench.has(size) or size_index(size) > size_index(engine.cap):
             return False
+        if ("process" if engine.mode == "process" else "run") not in sections:
+            return False
         if engine.mode == "native-run":
             return bench.native_run is not None
         if engine.mode == "process":
@@ -154,13 +170,17 @@ def main(argv=None) -> int:
                 else:
                     task = (lambda e=engine: harness.measure_kernel(e, bench, size, args.timeout))
                 tasks.append((engine.name, task))
+            if not tasks:
+                continue
             samples = harness.interleaved(tasks, args.repeat, progress(f"{bench.name} {size}"))
             for name, ss in samples.items():
                 section = "process" if engines[name].mode == "process" else "run"
                 results.append(record(section, bench.name, size, bench.sizes[size], name, ss))
 
-    if not args.no_extras:
+    if "extras" in sections:
         results += extras(engines, args, progress)
+    if "overhead" in sections:
+        results += overhead(engines, benches, args, progress)
 
     meta["finished"] = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     meta["loadavg_end"] = os.getloadavg()
@@ -180,10 +200,44 @@ def main(argv=None) -> int:
     return 1 if report.failures(data) else 0
 
 
-def record(section, bench, size, n, engine, samples) -> dict:
+def record(section, bench, size, n, engine, samples, **extra) -> dict:
     status, median, rss = harness.summarize(samples)
-    return {"section": section, "benchmark": bench, "size": size, "n": n, "engine": engine,
+    return {"section": section, "benchmark": bench, "size": size, "n": n, "engine": engine, **extra,
             "status": status, "median": median, "peak_rss_mb": rss, "samples": samples}
+
+
+def overhead(engines: dict[str, Engine], benches: list[Benchmark], args, progress) -> list[dict]:
+    """The cost of resource controls: each kernel's run(N) plain, with fuel metering and with
+    epoch checks, on the wasmcore backends and wasmtime-py (Wasmtime's own cost as reference),
+    at the largest size each engine runs. The three configurations of every engine are
+    interleaved in the same rounds, so a drift in machine load hits them alike."""
+    chosen = [e for e in engines.values()
+              if e.mode == "kernel" and (e.name.startswith("wasmcore-") or e.name.startswith("wasmtime-py"))]
+    # The SIMD builds are the same programs as matmul and nbody; left out to keep the section short.
+    kernels = [b for b in benches if not b.features]
+    if args.quick:
+        kernels = [b for b in kernels if b.name in QUICK_OVERHEAD]
+    top = size_index(args.size)
+    out: list[dict] = []
+    for bench in kernels:
+        tasks, where = [], {}
+        for e in chosen:
+            fits = [s for s in SIZES[:min(top, size_index(e.cap)) + 1] if bench.has(s)]
+            if not fits:
+                continue
+            size = fits[-1]
+            for control in ("plain", "fuel", "epochs"):
+                key = f"{e.name} {control}"
+                where[key] = (e.name, control, size)
+                tasks.append((key, lambda e=e, size=size, control=control:
+                              harness.measure_kernel(e, bench, size, args.timeout, control)))
+        if not tasks:
+            continue
+        samples = harness.interleaved(tasks, args.repeat, progress(f"overhead {bench.name}"))
+        for key, ss in samples.items():
+            name, control, size = where[key]
+            out.append(record("overhead", bench.name, size, bench.sizes[size], name, ss, control=control))
+    return out
 
 
 def extras(engines: dict[str, Engine], args, progress) -> list[dict]:

