@@ -309,27 +309,20 @@ class StoreState:
         if not (self.fuel or self.epochs):
             return invoke
         enter, leave = self.enter, self.leave
-        if self.epochs:  # the signal relay needs to know which store runs on which thread
-            running = _signals.running
-
-            def metered_invoke(*args):
-                entry = (threading.get_ident(), self)
-                running.append(entry)
-                enter()
-                try:
-                    return invoke(*args)
-                finally:
-                    leave()
-                    running.remove(entry)
-            metered_invoke.block = getattr(invoke, "block", None)
-            return metered_invoke
+        # With epochs on, the signal relay needs to know which store runs on which thread.
+        running = _signals.running if self.epochs else None
 
         def metered_invoke(*args):
+            if running is not None:
+                entry = (threading.get_ident(), self)
+                running.append(entry)
             enter()
             try:
                 return invoke(*args)
             finally:
                 leave()
+                if running is not None:
+                    running.remove(entry)
         metered_invoke.block = getattr(invoke, "block", None)
         return metered_invoke
 

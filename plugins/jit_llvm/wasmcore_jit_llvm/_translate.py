@@ -137,9 +137,13 @@ class ModuleTranslator:
         mem = m.add_metadata(["linear memory", root, ir.Constant(I64, 0)])
         ctx = m.add_metadata(["vmctx", root, ir.Constant(I64, 0)])
         glob = m.add_metadata(["global", root, ir.Constant(I64, 0)])
+        bt = m.add_metadata(["backtrace", root, ir.Constant(I64, 0)])
         self.tbaa_mem = m.add_metadata([mem, mem, ir.Constant(I64, 0)])
         self.tbaa_ctx = m.add_metadata([ctx, ctx, ir.Constant(I64, 0)])
         self.tbaa_glob = m.add_metadata([glob, glob, ir.Constant(I64, 0)])
+        # The backtrace buffer: its stores on trap paths must not hide the trap status
+        # stored just before them, or every inlined call keeps its trap check.
+        self.tbaa_bt = m.add_metadata([bt, bt, ir.Constant(I64, 0)])
         self.cold = m.add_metadata(["branch_weights", ir.Constant(I32, 1), ir.Constant(I32, 2000)])
 
     def intrinsic(self, name, types):
@@ -245,6 +249,15 @@ class ModuleTranslator:
                                source_etype=ir.ArrayType(I64, n)), typ=_slot_type(vt), align=8)
             values.append(from_bits(b, raw, vt))
         _ret_values(b, ft, values)
+
+
+class _OutOfFuelCallAttributes(ir.instructions.CallInstrAttributes):
+    """llvmlite knows only a few call attributes; "inaccessiblemem" stands for LLVM's
+    memory(inaccessiblemem: readwrite): the callee touches no memory this module can see."""
+    _known = ir.instructions.CallInstrAttributes._known | {"inaccessiblemem"}
+
+    def _expand(self, name, typ):
+        return "memory(inaccessiblemem: readwrite)" if name == "inaccessiblemem" else name
 
 
 def _alloca(b, typ, name=""):
@@ -428,7 +441,10 @@ class FunctionTranslator:
         self.dead_depth = 0
         self.trap_blocks = {}
         self.propagate = None
+        self._fuel_trap = None  # the phi of the fuel left, in the shared out-of-fuel trap block
         self._mem_cache = {}
+        self._size_locals = {}  # memory index -> alloca holding its byte size
+        self.after_calls = []  # the blocks that follow each call: memory sizes reload there
         self._global_cache = {}
         self.fconst = {}  # id(constant value) -> its float, for the identity-constant check
         self.keep = []  # keeps those constants alive so ids stay unique
@@ -488,19 +504,25 @@ class FunctionTranslator:
         br = self.b.cbranch(self.b.icmp_unsigned("!=", v, ir.Constant(I64, 0)), self.propagate, cont)
         br.set_metadata("prof", self.mt.cold)
         self.b.position_at_end(cont)
+        self.after_calls.append(cont)
+        for k, p in self._size_locals.items():
+            self._reload_size(self.mem_cell(k)[0], p)
 
     def record_frame(self):
         """Trap path: append {vmctx, index} to the backtrace buffer (if not full)."""
         b = self.b
         count_p = b.gep(self.shared, [ir.Constant(I64, L.SH_BT_COUNT)], source_etype=I64)
         n = b.load(count_p, typ=I64)
+        n.set_metadata("tbaa", self.mt.tbaa_ctx)
         with b.if_then(b.icmp_unsigned("<", n, ir.Constant(I64, L.BT_CAP))):
             buf = b.load(b.gep(self.shared, [ir.Constant(I64, L.SH_BT_BUF)], source_etype=I64),
                          typ=PTR)
+            buf.set_metadata("tbaa", self.mt.tbaa_ctx)
             at = b.gep(buf, [b.mul(n, ir.Constant(I64, 2))], source_etype=I64)
-            b.store(b.ptrtoint(self.vmctx, I64), at)
-            b.store(ir.Constant(I64, self.j), b.gep(at, [ir.Constant(I64, 1)], source_etype=I64))
-            b.store(b.add(n, ir.Constant(I64, 1)), count_p)
+            b.store(b.ptrtoint(self.vmctx, I64), at).set_metadata("tbaa", self.mt.tbaa_bt)
+            b.store(ir.Constant(I64, self.j),
+                    b.gep(at, [ir.Constant(I64, 1)], source_etype=I64)).set_metadata("tbaa", self.mt.tbaa_bt)
+            b.store(b.add(n, ir.Constant(I64, 1)), count_p).set_metadata("tbaa", self.mt.tbaa_ctx)
 
     def set_dead(self):
         self.dead = True
@@ -539,10 +561,26 @@ class FunctionTranslator:
         return cell
 
     def mem_size(self, k):
-        c, _ = self.mem_cell(k)
-        size = self.b.load(self.b.gep(c, [ir.Constant(I64, L.MC_SIZE)], source_etype=I64), typ=I64)
+        """Memory k's byte size, kept in a local: only a call (or `rt`) can grow a memory, so it
+        is reloaded after each one. A loop's bounds checks then use a register even when a
+        rarely taken slow path (out of fuel, epoch deadline) calls out and rejoins the loop."""
+        p = self._size_locals.get(k)
+        if p is None:
+            c, _ = self.mem_cell(k)
+            p = self._size_locals[k] = self.at_entry(lambda: _alloca(self.b, I64, f"msize{k}"))
+            self.at_entry(lambda: self._reload_size(c, p))
+            saved = self.b.block
+            for bb in self.after_calls:
+                self.b.position_at_start(bb)
+                self._reload_size(c, p)
+            self.b.position_at_end(saved)
+        return self.b.load(p, typ=I64)
+
+    def _reload_size(self, cell, p):
+        size = self.b.load(self.b.gep(cell, [ir.Constant(I64, L.MC_SIZE)], source_etype=I64),
+                           typ=I64)
         size.set_metadata("tbaa", self.mt.tbaa_ctx)
-        return size
+        self.b.store(size, p)
 
     def effective(self, k, addr, offset, nbytes):
         """Bounds-checked pointer to `nbytes` at addr + offset of memory k."""
@@ -611,9 +649,38 @@ class FunctionTranslator:
         br = b.cbranch(b.icmp_signed("<=", v, ir.Constant(I64, 0)), slow, cont)
         br.set_metadata("prof", self.mt.cold)
         b.position_at_end(slow)
-        b.store(self.rt(L.RT_OUT_OF_FUEL, v), self.fuel_p)
+        # The refill touches no memory native code reads (it writes SH_FUEL, which native code
+        # rereads only after its next publish), so the call does not clobber the loop around
+        # it; a trap comes back as a result <= 0 with the store's exception pending.
+        fn = self.at_entry(lambda: self.load_slot(L.VMLayout.RT))
+        zero = ir.Constant(I64, 0)
+        r = _call_ptr(b, fn, RT_TYPE, [self.vmctx, ir.Constant(I32, L.RT_OUT_OF_FUEL), v,
+                                       zero, zero, zero])
+        r.attributes = _OutOfFuelCallAttributes(["nounwind", "inaccessiblemem"])
+        refilled = self.fn.append_basic_block("refilled")
+        b.cbranch(b.icmp_signed("<=", r, zero), self.fuel_trap_block(b.block, v), refilled)
+        b.position_at_end(refilled)
+        b.store(r, self.fuel_p)
         b.branch(cont)
         b.position_at_end(cont)
+
+    def fuel_trap_block(self, pred, fuel):
+        """Out of fuel for good: store the trap status and the fuel left here, since LLVM
+        assumes the call that set them wrote no memory; then unwind."""
+        if self._fuel_trap is None:
+            saved = self.b.block
+            bb = self.fn.append_basic_block("fuel_trap")
+            self.b.position_at_end(bb)
+            self._fuel_trap = self.b.phi(I64)
+            st = self.b.store(self._fuel_trap, self.shared_slot(L.SH_FUEL))
+            st.set_metadata("tbaa", self.mt.tbaa_ctx)
+            st = self.b.store(ir.Constant(I64, L.STATUS_HOST_EXCEPTION), self.shared)
+            st.set_metadata("tbaa", self.mt.tbaa_ctx)
+            self.record_frame()
+            _ret_undef(self.b, self.ft)
+            self.b.position_at_end(saved)
+        self._fuel_trap.add_incoming(fuel, pred)
+        return self._fuel_trap.parent
 
     def fuel_publish(self):
         """Before a call or a return: the store (and a callee) see the fuel left."""
