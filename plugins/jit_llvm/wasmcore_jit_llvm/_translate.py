@@ -49,6 +49,13 @@ def fn_type(ft):
     return ir.FunctionType(ret_type(ft), [PTR] + [LLTYPE[t] for t in ft.params])
 
 
+def body_type(ft):
+    """With fuel on, a defined function's body takes the fuel left and returns it first:
+    between direct calls it stays in registers instead of the shared slot."""
+    return ir.FunctionType(ir.LiteralStructType([I64] + [LLTYPE[t] for t in ft.results]),
+                           [PTR, I64] + [LLTYPE[t] for t in ft.params])
+
+
 def _f32(bits: int):
     return ir.Constant(I32, bits).bitcast(F32)
 
@@ -114,10 +121,15 @@ class ModuleTranslator:
         self.n_imports = n_imp
         self.global_types = [i.desc for i in module.imports if i.kind == ExternKind.GLOBAL]
         self.global_types += [g.type for g in module.globals]
-        self.functions = {}
+        self.functions = {}  # j -> f{j}: the entry every table, export and import uses
+        self.bodies = {}  # with fuel on, j -> f{j}_body (see body_type); f{j} wraps it
         for j in range(n_imp, len(self.func_types)):
             fn = ir.Function(self.ir, fn_type(self.func_types[j]), f"f{j}")
             self.functions[j] = fn
+            if fuel:
+                body = ir.Function(self.ir, body_type(self.func_types[j]), f"f{j}_body")
+                body.linkage = "internal"
+                self.bodies[j] = body
         self.frameaddress = ir.Function(self.ir, ir.FunctionType(PTR, [I32]), "llvm.frameaddress.p0")
         # Reading the stack pointer register is cheaper than frameaddress (which forces a
         # frame pointer in every function); fall back to frameaddress on other targets.
@@ -182,12 +194,29 @@ class ModuleTranslator:
         for offset, function in enumerate(self.module.functions):
             j = self.n_imports + offset
             FunctionTranslator(self, j, function).run()
+        for j, body in self.bodies.items():
+            self._fuel_wrapper(j, body)
         for ft in self.module.types:
             self.signatures.setdefault(sig_key(ft), ft)
         for key, ft in self.signatures.items():
             self._entry_trampoline(key, ft)
             self._host_trampoline(key, ft)
         return self.ir
+
+    def _fuel_wrapper(self, j, body):
+        """f{j} with fuel on: the body with the fuel of the shared slot, stored back after."""
+        fn = self.functions[j]
+        fn.attributes.add("nounwind")
+        ft = self.func_types[j]
+        b = ir.IRBuilder(fn.append_basic_block("entry"))
+        shared = b.load(fn.args[0], typ=PTR)
+        shared.set_metadata("tbaa", self.tbaa_ctx)
+        slot = b.gep(shared, [ir.Constant(I64, L.SH_FUEL)], source_etype=I64)
+        fuel = b.load(slot, typ=I64)
+        fuel.set_metadata("tbaa", self.tbaa_ctx)
+        r = b.call(body, [fn.args[0], fuel] + list(fn.args[1:]))
+        b.store(b.extract_value(r, 0), slot).set_metadata("tbaa", self.tbaa_ctx)
+        _ret_values(b, ft, [b.extract_value(r, 1 + i) for i in range(len(ft.results))])
 
     def _entry_trampoline(self, key, ft):
         """i32 entry_<sig>(ptr block): the Python -> wasm call; block = {vmctx, code,
@@ -429,7 +458,9 @@ class FunctionTranslator:
         self.j = j
         self.function = function
         self.ft = mt.func_types[j]
-        self.fn = mt.functions[j]
+        self.body = mt.bodies.get(j)  # fuel on: the fuel comes in and goes out in registers
+        self.fn = self.body or mt.functions[j]
+        self.first_param = 2 if self.body else 1
         self.fn.attributes.add("nounwind")
         self.fuel, self.epochs = mt.fuel, mt.epochs
         self.fuel_p = None  # the function's fuel local (an alloca: mem2reg keeps it in a register)
@@ -475,9 +506,23 @@ class FunctionTranslator:
             self.b.position_at_end(bb)
             self.b.store(ir.Constant(I64, status), self.shared)
             self.record_frame()
-            _ret_undef(self.b, self.ft)
+            if self.body:  # the store sees the fuel left at the trap
+                self.fuel_publish()
+            self.ret_trapped(self.b.load(self.fuel_p, typ=I64) if self.body else None)
             self.b.position_at_end(saved)
         return bb
+
+    def ret_trapped(self, fuel):
+        """Unwind: the results are undefined; a body also returns the fuel left. The depth
+        is restored on the way out too (the entry trampoline would reset it anyway): then a
+        call inlined into a loop keeps no depth store for its trap paths' sake."""
+        st = self.b.store(self.depth, self.depth_p)
+        st.set_metadata("tbaa", self.mt.tbaa_ctx)
+        if self.body is None:
+            _ret_undef(self.b, self.ft)
+            return
+        rt = self.body.function_type.return_type
+        self.b.ret(self.b.insert_value(ir.Constant(rt, ir.Undefined), fuel, 0))
 
     def trap_if(self, cond, status):
         cont = self.fn.append_basic_block()
@@ -498,7 +543,8 @@ class FunctionTranslator:
             self.propagate = self.fn.append_basic_block("propagate")
             self.b.position_at_end(self.propagate)
             self.record_frame()
-            _ret_undef(self.b, self.ft)
+            # What trapped (a callee, the runtime) published the fuel left.
+            self.ret_trapped(self.fuel_slot_load() if self.body else None)
             self.b.position_at_end(saved)
         cont = self.fn.append_basic_block()
         br = self.b.cbranch(self.b.icmp_unsigned("!=", v, ir.Constant(I64, 0)), self.propagate, cont)
@@ -619,6 +665,7 @@ class FunctionTranslator:
             full.append(a)
         while len(full) < 6:
             full.append(ir.Constant(I64, 0))
+        self.fuel_publish()  # the runtime may trap or run Python that reads the fuel
         r = _call_ptr(b, fn, RT_TYPE, full)
         self.check_trap()
         return r
@@ -677,7 +724,7 @@ class FunctionTranslator:
             st = self.b.store(ir.Constant(I64, L.STATUS_HOST_EXCEPTION), self.shared)
             st.set_metadata("tbaa", self.mt.tbaa_ctx)
             self.record_frame()
-            _ret_undef(self.b, self.ft)
+            self.ret_trapped(self._fuel_trap if self.body else None)
             self.b.position_at_end(saved)
         self._fuel_trap.add_incoming(fuel, pred)
         return self._fuel_trap.parent
@@ -721,9 +768,8 @@ class FunctionTranslator:
         br = b.cbranch(b.icmp_unsigned(">=", epoch, deadline), slow, cont)
         br.set_metadata("prof", self.mt.cold)
         b.position_at_end(slow)
-        self.fuel_publish()
         self.rt(L.RT_EPOCH_DEADLINE)
-        self.fuel_reload()
+        self.fuel_reload()  # the deadline callback may add fuel
         b.branch(cont)
         b.position_at_end(cont)
 
@@ -737,10 +783,13 @@ class FunctionTranslator:
             a = _alloca(b, LLTYPE[vt], f"l{i}")
             self.locals.append((a, LLTYPE[vt]))
         for i, vt in enumerate(ft.params):
-            b.store(self.fn.args[1 + i], self.locals[i][0])
+            b.store(self.fn.args[self.first_param + i], self.locals[i][0])
         for i, vt in enumerate(self.function.locals):
             b.store(_zero(vt), self.locals[len(ft.params) + i][0])
         self.shared = self.load_slot(L.VMLayout.SHARED)
+        if self.fuel:  # set before the first trap block: a trap publishes it
+            self.fuel_p = _alloca(b, I64, "fuel")
+            b.store(self.fn.args[1] if self.body else self.fuel_slot_load(), self.fuel_p)
         depth_p = b.gep(self.shared, [ir.Constant(I64, L.SH_DEPTH)], source_etype=I64)
         depth = b.load(depth_p, typ=I64)  # calls left before STACK_OVERFLOW
         stack_limit = b.load(b.gep(self.shared, [ir.Constant(I64, L.SH_STACK_LIMIT)],
@@ -751,6 +800,11 @@ class FunctionTranslator:
         over = b.or_(b.icmp_unsigned("==", depth, ir.Constant(I64, 0)),
                      b.icmp_unsigned("<", sp, stack_limit))
         self.depth, self.depth_p = depth, depth_p
+        # Code runs only while no trap is pending: knowing it lets LLVM drop the trap check
+        # after a call it inlined (whose own trap paths return).
+        pending = b.load(self.shared, typ=I64)
+        pending.set_metadata("tbaa", self.mt.tbaa_ctx)
+        b.assume(b.icmp_unsigned("==", pending, ir.Constant(I64, 0)))
         body = self.fn.append_basic_block("body")
         self.entry_term = b.cbranch(over, self.trap_block(L.status_of(TrapCode.STACK_OVERFLOW)), body)
         self.entry_term.set_metadata("prof", self.mt.cold)
@@ -758,8 +812,7 @@ class FunctionTranslator:
         st = b.store(b.sub(depth, ir.Constant(I64, 1)), depth_p)
         st.set_metadata("tbaa", self.mt.tbaa_ctx)
         if self.fuel:  # Wasmtime charges 1 on entry, then checks
-            self.fuel_p = self.at_entry(lambda: _alloca(b, I64, "fuel"))
-            b.store(b.sub(self.fuel_slot_load(), ir.Constant(I64, 1)), self.fuel_p)
+            self.charge(1)
             self.fuel_check()
         self.epoch_check()
         top = Frame("func", (), tuple(ft.results), 0)
@@ -775,6 +828,13 @@ class FunctionTranslator:
         values = self.phis_for(frame)
         st = b.store(self.depth, self.depth_p)
         st.set_metadata("tbaa", self.mt.tbaa_ctx)
+        if self.body:
+            rt = self.body.function_type.return_type
+            st = b.insert_value(ir.Constant(rt, ir.Undefined), b.load(self.fuel_p, typ=I64), 0)
+            for i, v in enumerate(values or ()):
+                st = b.insert_value(st, v, 1 + i)
+            b.ret(st)
+            return
         self.fuel_publish()
         _ret_values(b, self.ft, values)
 
@@ -1011,6 +1071,13 @@ class FunctionTranslator:
             callee = self.load_slot(self.layout.import_vmctx(j))
             self.fuel_publish()
             r = _call_ptr(self.b, code, fn_type(ft), [callee] + args)
+        elif j in self.mt.bodies:  # the fuel goes in and comes back in registers
+            b = self.b
+            r = b.call(self.mt.bodies[j], [self.vmctx, b.load(self.fuel_p, typ=I64)] + args)
+            b.store(b.extract_value(r, 0), self.fuel_p)
+            self.check_trap()
+            self.stack.extend(b.extract_value(r, 1 + i) for i in range(len(ft.results)))
+            return
         else:
             self.fuel_publish()
             r = self.b.call(self.mt.functions[j], [self.vmctx] + args)
