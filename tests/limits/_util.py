@@ -9,7 +9,7 @@ import wasmcore
 from wasmcore.errors import ConfigError
 
 # Backends that must enforce fuel and epochs: a refusal there is a failure, not a skip.
-ENFORCING_BACKENDS = {"interp"}
+ENFORCING_BACKENDS = {"interp", "llvm"}
 
 
 def make_engine(backend: str, **settings) -> wasmcore.Engine:

@@ -9,9 +9,10 @@ import time
 
 import pytest
 
+import wasmcore
 from wasmcore import Trap, TrapCode, WasmcoreError
 
-from tests.limits._util import instance
+from tests.limits._util import instance, make_engine, module
 
 WAT = """(module
   (func (export "spin") (loop (br 0)))
@@ -189,3 +190,85 @@ def test_ctrl_c_reaches_a_spinning_guest_with_epochs_on(backend):
         timer.cancel()
         signal.signal(signal.SIGINT, previous)
     assert exports["seven"](store) == 7
+
+
+RESUME_WAT = """(module
+  (import "host" "tick" (func $tick))
+  (memory (export "memory") 1)
+  (func $mix (param $n i32) (result i32) (local $i i32) (local $acc i32) (local $f f64)
+    (local.set $acc (i32.add (local.get $acc) (i32.const 5)))  ;; once, not at each resume
+    (loop $l
+      (if (i32.eq (local.get $i) (i32.const 100)) (then (call $tick)))
+      (local.set $acc (i32.add (i32.mul (local.get $acc) (i32.const 31)) (local.get $i)))
+      (local.set $f (f64.add (local.get $f) (f64.const 1.5)))
+      (i32.store (i32.shl (i32.and (local.get $i) (i32.const 255)) (i32.const 2)) (local.get $acc))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+    (i32.add (i32.add (local.get $acc) (i32.trunc_f64_s (local.get $f)))
+             (i32.load (i32.const 4))))
+  (func (export "mix") (param i32) (result i32) (call $mix (local.get 0)))
+  (func (export "stacked") (param $n i32) (result i32) (local $i i32)
+    ;; a value below the loop on the operand stack: that check rejoins instead
+    (i32.const 1000)
+    (loop $l (result i32)
+      (local.set $i (i32.add (local.get $i) (i32.const 3)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n)))
+      (local.get $i))
+    (i32.add))
+  (func (export "fill") (param $n i32) (local $i i32)
+    (loop $l
+      (i32.store8 (i32.add (i32.const 2048) (local.get $i)) (local.get $i))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))))"""
+
+
+def expected_mix(n):
+    acc, f, mem = 5, 0.0, {}
+    for i in range(n):
+        acc = (acc * 31 + i) & 0xFFFFFFFF
+        f += 1.5
+        mem[i & 255] = acc
+    r = (acc + int(f) + mem.get(1, 0)) & 0xFFFFFFFF
+    return r - (1 << 32) if r >> 31 else r
+
+
+def resume_instance(backend, **settings):
+    engine = make_engine(backend, **settings)
+    store = wasmcore.Store(engine)
+    tick = wasmcore.Func(store, wasmcore.FuncType([], []), engine.increment_epoch)
+    return store, wasmcore.Instance(store, module(engine, RESUME_WAT), [tick]).exports(store)
+
+
+def run_resume_exports(store, exports):
+    assert exports["mix"](store, 300) == expected_mix(300)
+    assert exports["stacked"](store, 50) == 1000 + 51
+    exports["fill"](store, 40)
+    assert bytes(exports["memory"].read(store, 2048, 2088)) == bytes(range(40))
+
+
+@pytest.mark.parametrize("fuel", [False, True], ids=["epochs", "epochs+fuel"])
+def test_code_continues_correctly_after_the_callback_extends_the_deadline(backend, fuel):
+    """The deadline is first reached at a loop header (the host ticks at iteration 100), then
+    at every check (the callback leaves it reached): the code must go on with every local,
+    the memory and the fuel as they were (llvm continues in a second copy of the function,
+    see FunctionTranslator.epoch_check)."""
+    settings = {"consume_fuel": True} if fuel else {}
+    store, exports = resume_instance(backend, epoch_interruption=True, **settings)
+    if fuel:
+        store.set_fuel(10**9)
+    calls = []
+
+    def callback(_store):
+        calls.append(1)
+        store.engine.increment_epoch()
+        return 0  # the deadline stays reached: the next check calls back again
+
+    store.set_epoch_deadline(1)
+    store.epoch_deadline_callback(callback)
+    run_resume_exports(store, exports)
+    assert len(calls) >= 199  # the loop headers after the tick, then every entry and header
+    if fuel:  # the callbacks change nothing about the fuel the code consumes
+        plain_store, plain = resume_instance(backend, consume_fuel=True)
+        plain_store.set_fuel(10**9)
+        run_resume_exports(plain_store, plain)
+        assert store.get_fuel() == plain_store.get_fuel() < 10**9 - 3000

@@ -130,6 +130,20 @@ class ModuleTranslator:
                 body = ir.Function(self.ir, body_type(self.func_types[j]), f"f{j}_body")
                 body.linkage = "internal"
                 self.bodies[j] = body
+        # With epochs on, f{j}_resume is a second translation of function j that a check
+        # which found the deadline reached continues in (see FunctionTranslator.epoch_check).
+        self.resumes = {}
+        for j in range(n_imp, len(self.func_types)) if epochs else ():
+            ft = self.func_types[j]
+            target = self.bodies.get(j) or self.functions[j]
+            local_types = list(ft.params) + list(module.functions[j - n_imp].locals)
+            fnty = ir.FunctionType(target.function_type.return_type,
+                                   [PTR] + [I64] * fuel + [I32] + [LLTYPE[t] for t in local_types])
+            resume = ir.Function(self.ir, fnty, f"f{j}_resume")
+            resume.linkage = "internal"
+            resume.attributes.add("noinline")
+            resume.attributes.add("cold")
+            self.resumes[j] = resume
         self.frameaddress = ir.Function(self.ir, ir.FunctionType(PTR, [I32]), "llvm.frameaddress.p0")
         # Reading the stack pointer register is cheaper than frameaddress (which forces a
         # frame pointer in every function); fall back to frameaddress on other targets.
@@ -194,6 +208,8 @@ class ModuleTranslator:
         for offset, function in enumerate(self.module.functions):
             j = self.n_imports + offset
             FunctionTranslator(self, j, function).run()
+            if self.epochs:
+                FunctionTranslator(self, j, function, resume=True).run()
         for j, body in self.bodies.items():
             self._fuel_wrapper(j, body)
         for ft in self.module.types:
@@ -452,14 +468,19 @@ def _trunc_bounds(src, dst, signed):
 
 
 class FunctionTranslator:
-    def __init__(self, mt: ModuleTranslator, j: int, function):
+    def __init__(self, mt: ModuleTranslator, j: int, function, resume=False):
         self.mt = mt
+        self.resume = resume  # translating f{j}_resume: entered at one of its epoch checks
+        self.n_checks = 0  # epoch checks so far that can continue in f{j}_resume
         self.layout = mt.layout
         self.j = j
         self.function = function
         self.ft = mt.func_types[j]
         self.body = mt.bodies.get(j)  # fuel on: the fuel comes in and goes out in registers
         self.fn = self.body or mt.functions[j]
+        if resume:
+            self.fn = mt.resumes[j]
+            self.body = self.fn if mt.fuel else None
         self.first_param = 2 if self.body else 1
         self.fn.attributes.add("nounwind")
         self.fuel, self.epochs = mt.fuel, mt.epochs
@@ -760,14 +781,40 @@ class FunctionTranslator:
         if not self.epochs:
             return
         b = self.b
+        # With the operand stack empty (function entry, most loop headers), a deadline
+        # reached continues in f{j}_resume: the deadline callback may run any code, and a
+        # call that rejoined the loop here would make LLVM assume every loop clobbers
+        # memory (and spill registers around it). The rarer checks rejoin.
+        resumable = not self.stack
+        if resumable:
+            k = self.n_checks
+            self.n_checks += 1
+            if self.resume:
+                at = self.fn.append_basic_block(f"check{k}")
+                b.branch(at)
+                b.position_at_end(at)
+                self.entry_term.add_case(ir.Constant(I32, k), at)
         cell = self.at_entry(lambda: self.b.load(self.shared_slot(L.SH_EPOCH_PTR), typ=PTR))
         epoch = b.load_atomic(cell, "monotonic", 8, typ=I64)  # another thread increments it
-        deadline = b.load(self.shared_slot(L.SH_DEADLINE), typ=I64)
-        deadline.set_metadata("tbaa", self.mt.tbaa_ctx)
+        # Atomic too: the signal relay lowers it from its thread, so no loop may hoist it.
+        deadline = b.load_atomic(self.shared_slot(L.SH_DEADLINE), "monotonic", 8, typ=I64)
         slow, cont = self.fn.append_basic_block("epoch_deadline"), self.fn.append_basic_block()
         br = b.cbranch(b.icmp_unsigned(">=", epoch, deadline), slow, cont)
         br.set_metadata("prof", self.mt.cold)
         b.position_at_end(slow)
+        if resumable and not self.resume:
+            args = [self.vmctx] + ([b.load(self.fuel_p, typ=I64)] if self.fuel else [])
+            args.append(ir.Constant(I32, k))
+            args += [b.load(a, typ=t) for a, t in self.locals]
+            r = b.call(self.mt.resumes[self.j], args)
+            st = b.store(self.depth, self.depth_p)  # f{j}_resume leaves it as it found it
+            st.set_metadata("tbaa", self.mt.tbaa_ctx)
+            if self.body is None and not self.ft.results:
+                b.ret_void()
+            else:
+                b.ret(r)
+            b.position_at_end(cont)
+            return
         self.rt(L.RT_EPOCH_DEADLINE)
         self.fuel_reload()  # the deadline callback may add fuel
         b.branch(cont)
@@ -782,16 +829,23 @@ class FunctionTranslator:
         for i, vt in enumerate(types):
             a = _alloca(b, LLTYPE[vt], f"l{i}")
             self.locals.append((a, LLTYPE[vt]))
-        for i, vt in enumerate(ft.params):
-            b.store(self.fn.args[self.first_param + i], self.locals[i][0])
-        for i, vt in enumerate(self.function.locals):
-            b.store(_zero(vt), self.locals[len(ft.params) + i][0])
+        if self.resume:  # every local comes in, after the fuel and the check's number
+            for i, (a, _) in enumerate(self.locals):
+                b.store(self.fn.args[2 + self.fuel + i], a)
+        else:
+            for i, vt in enumerate(ft.params):
+                b.store(self.fn.args[self.first_param + i], self.locals[i][0])
+            for i, vt in enumerate(self.function.locals):
+                b.store(_zero(vt), self.locals[len(ft.params) + i][0])
         self.shared = self.load_slot(L.VMLayout.SHARED)
         if self.fuel:  # set before the first trap block: a trap publishes it
             self.fuel_p = _alloca(b, I64, "fuel")
             b.store(self.fn.args[1] if self.body else self.fuel_slot_load(), self.fuel_p)
         depth_p = b.gep(self.shared, [ir.Constant(I64, L.SH_DEPTH)], source_etype=I64)
         depth = b.load(depth_p, typ=I64)  # calls left before STACK_OVERFLOW
+        if self.resume:
+            self.run_resumed(depth, depth_p)
+            return
         stack_limit = b.load(b.gep(self.shared, [ir.Constant(I64, L.SH_STACK_LIMIT)],
                                    source_etype=I64), typ=I64)
         for v in (depth, stack_limit):
@@ -816,6 +870,24 @@ class FunctionTranslator:
             self.fuel_check()
         self.epoch_check()
         top = Frame("func", (), tuple(ft.results), 0)
+        top.end = self.fn.append_basic_block("return")
+        self.frames.append(top)
+        for ins in self.function.body:
+            self.step(ins)
+
+    def run_resumed(self, depth, depth_p):
+        """f{j}_resume: the function that called it has done the entry checks and charges; a
+        switch on the check's number jumps to that check (epoch_check adds the cases)."""
+        b = self.b
+        depth.set_metadata("tbaa", self.mt.tbaa_ctx)
+        self.depth, self.depth_p = depth, depth_p
+        nowhere = self.fn.append_basic_block("no_such_check")
+        self.entry_term = b.switch(self.fn.args[1 + self.fuel], nowhere)
+        b.position_at_end(nowhere)
+        b.unreachable()
+        b.position_at_end(self.fn.append_basic_block("unentered"))
+        self.epoch_check()
+        top = Frame("func", (), tuple(self.ft.results), 0)
         top.end = self.fn.append_basic_block("return")
         self.frames.append(top)
         for ins in self.function.body:
