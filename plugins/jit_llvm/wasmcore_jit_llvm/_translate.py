@@ -16,6 +16,7 @@ from wasmcore.errors import TrapCode
 from wasmcore.syntax import opcodes as op
 from wasmcore.syntax.types import BLOCKTYPE_EMPTY, ExternKind, ValueType
 from wasmcore_jit_llvm import _layout as L
+from wasmcore_jit_llvm._liveness import live_locals
 from wasmcore_jit_llvm import _simd
 
 I1, I8, I16, I32, I64 = (ir.IntType(n) for n in (1, 8, 16, 32, 64))
@@ -775,7 +776,7 @@ class FunctionTranslator:
         if not const:
             self.fuel_check()
 
-    def epoch_check(self):
+    def epoch_check(self, live=-1):
         """Interrupt when the engine's epoch reached the deadline (re-read at every check: a
         host call or the deadline callback may move it)."""
         if not self.epochs:
@@ -805,7 +806,9 @@ class FunctionTranslator:
         if resumable and not self.resume:
             args = [self.vmctx] + ([b.load(self.fuel_p, typ=I64)] if self.fuel else [])
             args.append(ir.Constant(I32, k))
-            args += [b.load(a, typ=t) for a, t in self.locals]
+            # Only the live locals (bits of `live`): a dead one passed would stay alive.
+            args += [b.load(a, typ=t) if live >> i & 1 else ir.Constant(t, ir.Undefined)
+                     for i, (a, t) in enumerate(self.locals)]
             r = b.call(self.mt.resumes[self.j], args)
             st = b.store(self.depth, self.depth_p)  # f{j}_resume leaves it as it found it
             st.set_metadata("tbaa", self.mt.tbaa_ctx)
@@ -868,7 +871,8 @@ class FunctionTranslator:
         if self.fuel:  # Wasmtime charges 1 on entry, then checks
             self.charge(1)
             self.fuel_check()
-        self.epoch_check()
+        live_at_entry, self.live_at_loops = live_locals(self.function.body) if self.epochs else (-1, {})
+        self.epoch_check(live_at_entry)
         top = Frame("func", (), tuple(ft.results), 0)
         top.end = self.fn.append_basic_block("return")
         self.frames.append(top)
@@ -1048,7 +1052,7 @@ class FunctionTranslator:
             f.phis.append(phi)
             self.push(phi)
         self.fuel_check()
-        self.epoch_check()
+        self.epoch_check(getattr(self, "live_at_loops", {}).get(id(ins), -1))
         self.frames.append(f)
 
     def op_if(self, ins):
