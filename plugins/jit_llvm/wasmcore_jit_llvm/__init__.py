@@ -2,6 +2,9 @@
 module, optimized and compiled to machine code with llvmlite's MCJIT.
 
 Hooks implemented:
+- `wasmcore_engine_created`: loads llvmlite and sets up the host target once, when an llvm
+  engine is made (as Wasmtime's `Engine::new` probes the host), so a missing llvmlite shows
+  there and the first `Module()` pays for compiling only;
 - `wasmcore_compile`: an `LLVMModule` when `engine.config.backend == "llvm"`;
 - `wasmcore_serialize` / `wasmcore_deserialize`: the AOT payload (the object code MCJIT
   generated, reloaded with `add_object_file`: no translation, no optimization);
@@ -15,6 +18,14 @@ docs/jit_llvm.md describes the vmctx layout, the calling conventions and the tra
 from __future__ import annotations
 
 from wasmcore.plugin import hookimpl
+
+
+@hookimpl
+def wasmcore_engine_created(engine):
+    if getattr(engine.config, "backend", None) != "llvm":
+        return
+    from wasmcore_jit_llvm._runtime import host_cpu_features
+    host_cpu_features()
 
 
 @hookimpl
