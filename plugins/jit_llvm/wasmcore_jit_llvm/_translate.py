@@ -932,6 +932,7 @@ class FunctionTranslator:
         frame = self.frames[-1 - depth]
         if frame.kind == "loop":
             vals = self.stack[len(self.stack) - len(frame.params):] if frame.params else []
+            self.fuel_check()  # the loop's check, on its back-edge (see op_loop)
             for phi, v in zip(frame.phis, vals):
                 phi.add_incoming(v, self.b.block)
             self.b.branch(frame.header)
@@ -1043,6 +1044,10 @@ class FunctionTranslator:
         f.header = self.fn.append_basic_block("loop")
         f.end = self.fn.append_basic_block("loop_end")
         vals = self.pop(len(params))
+        # Wasmtime checks fuel at each loop header; checking on every edge into the header
+        # instead sees the same fuel at the same points, but leaves the header free of the
+        # refill call's join, so LLVM can rotate the loop and keep its values in registers.
+        self.fuel_check()
         pre = self.b.block
         self.b.branch(f.header)
         self.b.position_at_end(f.header)
@@ -1051,7 +1056,6 @@ class FunctionTranslator:
             phi.add_incoming(v, pre)
             f.phis.append(phi)
             self.push(phi)
-        self.fuel_check()
         self.epoch_check(getattr(self, "live_at_loops", {}).get(id(ins), -1))
         self.frames.append(f)
 
