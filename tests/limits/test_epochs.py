@@ -70,6 +70,44 @@ def test_function_entries_are_checked_too(backend):
     assert info.value.trap_code == TrapCode.INTERRUPT
 
 
+CALLING_WAT = """(module
+  (func $leaf (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+  (func $caller (param i32) (result i32) (call $leaf (local.get 0)))
+  (func (export "spin_calling_leaf") (local i32)
+    (loop (local.set 0 (call $leaf (local.get 0))) (br 0)))
+  (func (export "spin_calling") (local i32)
+    (loop (local.set 0 (call $caller (local.get 0))) (br 0)))
+  (func (export "leaf") (param i32) (result i32) (call $leaf (local.get 0)))
+  (export "bare_leaf" (func $leaf)))"""
+
+
+@pytest.mark.parametrize("export", ["spin_calling_leaf", "spin_calling"])
+def test_loops_that_call_are_interrupted(backend, export):
+    """A loop calling a function with no calls of its own (no entry check on llvm) keeps its
+    header check; one calling a function that checks on entry is stopped there."""
+    store, exports = instance(backend, CALLING_WAT, epoch_interruption=True)
+    store.set_epoch_deadline(1)
+    threading.Timer(0.2, store.engine.increment_epoch).start()
+    with pytest.raises(Trap) as info:
+        exports[export](store)
+    assert info.value.trap_code == TrapCode.INTERRUPT
+
+
+def test_a_call_from_the_host_checks_the_deadline_once(backend):
+    """A function that makes no calls is checked as the host enters it: a deadline reached
+    traps, and the callback runs once per entry, as at Wasmtime's entry check."""
+    store, exports = instance(backend, CALLING_WAT, epoch_interruption=True)
+    with pytest.raises(Trap, match="interrupt"):
+        exports["bare_leaf"](store, 1)
+    calls = []
+    store.epoch_deadline_callback(lambda _: calls.append(1) or 0)  # deadline stays reached
+    assert exports["bare_leaf"](store, 1) == 2
+    assert calls == [1]
+    # Wasmtime checks $leaf's entry too (a second call); llvm leaves that check out
+    assert exports["leaf"](store, 2) == 3
+    assert 2 <= len(calls) <= 3
+
+
 def test_the_deadline_is_relative_to_the_current_epoch(backend):
     store, exports = epoch_instance(backend)
     engine = store.engine

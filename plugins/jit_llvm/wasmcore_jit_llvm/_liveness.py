@@ -1,4 +1,13 @@
-"""Which locals are live at a function's entry and at each loop header.
+"""What epoch checks need to know of a function: whether it calls at all, and which locals are
+live at its entry and at each loop header.
+
+Checks need only break every unbounded path, as Wasmtime's at each entry and loop header do;
+two of those are redundant and left out:
+- a function that makes no calls runs in bounded time between its loop checks, so it needs no
+  entry check: whoever called it from wasm passed one, and a call from the host checks before
+  it enters (StoreState.metered). Recursion, the one unbounded path without a loop, needs a call;
+- a loop whose every iteration makes a direct call to a function with an entry check (fib's)
+  passes that check on every turn, so its header needs none.
 
 An epoch check that finds the deadline reached continues in a second copy of the function and
 passes it the locals (see FunctionTranslator.epoch_check). Passing a dead local would keep it
@@ -9,9 +18,48 @@ structured control flow finds the locals some path may still read before writing
 from __future__ import annotations
 
 from wasmcore.syntax import opcodes as op
+from wasmcore.syntax.types import ExternKind
+
+_CALLS = frozenset({op.CALL, op.CALL_INDIRECT, op.RETURN_CALL, op.RETURN_CALL_INDIRECT})
 
 _ENDS_BLOCK = {op.BR, op.BR_IF, op.BR_TABLE, op.RETURN, op.UNREACHABLE,
                op.BLOCK, op.LOOP, op.IF, op.ELSE, op.END}
+
+
+def makes_calls(body) -> bool:
+    return any(ins[0] in _CALLS for ins in body)
+
+
+def epoch_checked_entries(module) -> list[int]:
+    """Indices (imports first, as in the function index space) of the defined functions that
+    check the epoch on entry."""
+    n_imports = sum(1 for i in module.imports if i.kind == ExternKind.FUNC)
+    return [n_imports + k for k, f in enumerate(module.functions) if makes_calls(f.body)]
+
+
+_STRUCTURED = frozenset({op.BLOCK, op.LOOP, op.IF, op.ELSE, op.END, op.BR, op.BR_TABLE,
+                         op.RETURN, op.UNREACHABLE})
+
+
+def call_checked_loops(body, entry_checked) -> set[int]:
+    """id() of each loop instruction whose body, before any control flow that could skip it,
+    directly calls a function in `entry_checked` (a conservative test for "every iteration")."""
+    found = set()
+    for i, ins in enumerate(body):
+        if ins[0] != op.LOOP:
+            continue
+        for later in body[i + 1:]:
+            code = later[0]
+            if code == op.CALL:
+                if later[1] in entry_checked:
+                    found.add(id(ins))
+                    break
+            elif code == op.BR_IF:
+                if later[1] == 0:  # a back-edge that may skip what follows
+                    break
+            elif code in _STRUCTURED:
+                break
+    return found
 
 
 class _Block:

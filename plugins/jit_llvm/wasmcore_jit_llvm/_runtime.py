@@ -22,6 +22,7 @@ from wasmcore.syntax.types import ExternKind, ValueType
 from wasmcore_jit_llvm import _layout as L
 from wasmcore_jit_llvm import _signals
 from wasmcore_jit_llvm._host import HostCallable, fast_handler
+from wasmcore_jit_llvm._liveness import epoch_checked_entries
 from wasmcore_jit_llvm._simd import V128Cell, n_slots, slots
 from wasmcore_jit_llvm._translate import ModuleTranslator, sig_key
 
@@ -173,6 +174,7 @@ class LLVMModule:
         max_stack = getattr(config, "max_wasm_stack", None) or DEFAULT_MAX_WASM_STACK
         self.max_wasm_stack = max_stack
         self.unsupported = None  # a feature this backend cannot compile (none at present)
+        self.epochs = bool(getattr(config, "epoch_interruption", False))
         self._regions: list = []
         self.addresses: dict = {}
         self.engine = None
@@ -194,6 +196,7 @@ class LLVMModule:
             ir_module = mt.translate()
             ir_text = str(ir_module)
         self.layout = mt.layout
+        self.entry_checked = mt.entry_checked
         self.func_types = mt.func_types
         self.n_imports = mt.n_imports
         self.signatures = dict(mt.signatures)
@@ -227,6 +230,7 @@ class LLVMModule:
         self.global_types += [g.type for g in module.globals]
         by_key = {sig_key(ft): ft for ft in module.types}
         self.signatures = {k: by_key.get(k) for k in payload.signatures}
+        self.entry_checked = frozenset(epoch_checked_entries(module)) if self.epochs else frozenset()
         self.object_code = payload.object_code
         self.cpu_features = payload.cpu_features
         if self.foreign:
@@ -304,6 +308,7 @@ class StoreState:
         self.fuel_cell = ctypes.c_int64.from_address(self.shared_addr + 8 * L.SH_FUEL)
         self.deadline_cell = ctypes.c_uint64.from_address(self.shared_addr + 8 * L.SH_DEADLINE)
         if self.epochs:
+            self.epoch_cell, self.epoch_counter = engine.epoch_cell, engine._epoch_counter
             self.shared[L.SH_EPOCH_PTR] = ctypes.addressof(engine.epoch_cell)
             _signals.watch(self)  # a Python signal handler may increment the epoch
 
@@ -322,13 +327,27 @@ class StoreState:
         if self.fuel:
             self.vm.fuel = self.fuel_cell.value
 
-    def metered(self, invoke):
-        """Wrap a Python -> wasm `invoke` with the fuel / deadline syncing (when enabled)."""
+    def epoch_deadline_reached(self):
+        """An epoch check found the epoch cell at the deadline: trap, or go on with the
+        deadline the store (or its callback) sets."""
+        _signals.consume(self)  # a signal's handler has run by now (on the main thread)
+        self.leave()  # the callback may run wasm or read the fuel
+        try:
+            self.vm.epoch_deadline_reached()
+        finally:
+            self.enter()  # the (new) deadline and fuel
+
+    def metered(self, invoke, check_epoch=False):
+        """Wrap a Python -> wasm `invoke` with the fuel / deadline syncing (when enabled).
+        `check_epoch`: the function has no entry check of its own (it makes no calls), so the
+        host checks before it enters, as Wasmtime's entry check would."""
         if not (self.fuel or self.epochs):
             return invoke
         enter, leave = self.enter, self.leave
         # With epochs on, the signal relay needs to know which store runs on which thread.
         running = _signals.running if self.epochs else None
+        check_epoch = check_epoch and self.epochs
+        epoch_cell, deadline_cell = getattr(self, "epoch_cell", None), self.deadline_cell
 
         def metered_invoke(*args):
             if running is not None:
@@ -336,6 +355,8 @@ class StoreState:
                 running.append(entry)
             enter()
             try:
+                if check_epoch and epoch_cell.value >= deadline_cell.value:
+                    self.epoch_deadline_reached()
                 return invoke(*args)
             finally:
                 leave()
@@ -507,7 +528,7 @@ def make_host_handler(ft, invoke, state):
     return factory(invoke, state, U64 * n)
 
 
-def make_invoke(ft, call, vmctx: int, code: int, state: StoreState):
+def make_invoke(ft, call, vmctx: int, code: int, state: StoreState, check_epoch=False):
     """The bits-convention `invoke(*args) -> tuple` of an llvm function: a preallocated block
     {vmctx, code, args_and_results...} passed to the signature's entry trampoline."""
     params, results = tuple(ft.params), tuple(ft.results)
@@ -534,7 +555,7 @@ def make_invoke(ft, call, vmctx: int, code: int, state: StoreState):
     arr = (U64 * (n + 2))(vmctx, code)
     invoke = factory(call, arr, ctypes.addressof(arr), state)
     invoke.block = arr  # the closure may not reference it (no params, no results)
-    invoke = state.metered(invoke)
+    invoke = state.metered(invoke, check_epoch)
     return invoke
 
 
@@ -672,7 +693,8 @@ class LLVMInstance:
             code = compiled.addresses[f"f{j}"]
             fi.native = FuncRef(code, addr, type_id(ft), state.shared_addr)
             fi.backend = "llvm"
-            fi.invoke = make_invoke(ft, compiled.entries[sig_key(ft)], addr, code, state)
+            fi.invoke = make_invoke(ft, compiled.entries[sig_key(ft)], addr, code, state,
+                                    check_epoch=j not in compiled.entry_checked)
 
     def runtime_call(self, opcode, a, b, c, d):
         inst = self.instance
@@ -684,11 +706,7 @@ class LLVMInstance:
             state.fuel_cell.value = active
             return active
         if opcode == L.RT_EPOCH_DEADLINE:
-            state.leave()  # the callback may run wasm or read the fuel
-            try:
-                state.vm.epoch_deadline_reached()
-            finally:
-                state.enter()  # the (new) deadline and fuel
+            state.epoch_deadline_reached()
             return 0
         if opcode == L.RT_MEMORY_GROW:
             return inst.memories[a].grow(b & M32)

@@ -8,11 +8,19 @@ relay makes that poll also notice a pending signal:
 
 - `signal.set_wakeup_fd` makes CPython's C-level handler write a byte to our pipe (after it has
   marked the signal as tripped);
-- a daemon thread blocked on the pipe sets the deadline slot of every epoch-enabled store to 0;
+- a daemon thread blocked on the pipe sets the epoch cell of every engine the main thread runs
+  wasm of to FORCED, a value no deadline reaches (native code keeps the deadline in a
+  register, but reads the epoch cell at every check);
 - the next epoch check takes the slow path into the runtime, a ctypes callback on the main thread,
-  where CPython runs the pending handler before anything else; the slow path then re-reads the
-  real deadline (`StoreVM.epoch_deadline_reached`): it traps if the handler moved the epoch past
-  the deadline, else restores the slot and the guest goes on.
+  where CPython runs the pending handler before anything else; `consume` then gives the cells
+  their epoch back, and the slow path compares the real epoch with the deadline
+  (`StoreVM.epoch_deadline_reached`): it traps if the handler moved the epoch past it, else the
+  guest goes on.
+
+The relay re-forces the cells every millisecond until the main thread takes its slow path: an
+`increment_epoch` racing with it may have overwritten FORCED. A slow path on another thread
+leaves them forced; one that finds a cell forced when nothing is pending (the relay lost a race
+with `consume`) restores it.
 
 A handler's exception (KeyboardInterrupt) is raised as the callback's first Python frame starts,
 before its own try block, so ctypes would report it as unraisable and return 0 to native code:
@@ -29,9 +37,8 @@ import os
 import signal
 import sys
 import threading
-import weakref
+import time
 
-_stores: "weakref.WeakSet" = weakref.WeakSet()  # StoreStates with epoch checks
 _lock = threading.Lock()
 _write_fd = -1   # our pipe's write end while it is the wakeup fd of this process
 _owner_pid = -1  # the process that installed it (a fork child must install its own)
@@ -39,10 +46,14 @@ _owner_pid = -1  # the process that installed it (a fork child must install its 
 
 running: list = []  # (thread ident, StoreState) of epoch-enabled stores inside wasm, innermost last
 
+FORCED = (1 << 64) - 1  # an epoch cell value at or past every deadline
+RETRY_SECONDS = 0.001
+_forced: dict = {}  # id(epoch cell) -> StoreState, cells forced until the main thread polls
+
 
 def watch(state) -> None:
-    """Relay signals to `state` (a StoreState with epochs on) while its code runs."""
-    _stores.add(state)
+    """Relay signals to `state` (a StoreState with epochs on) while its code runs on the main
+    thread (it is then in `running`)."""
     ensure_installed()
 
 
@@ -89,8 +100,48 @@ def _relay(read_fd: int) -> None:
             return
         if not data:
             return
-        for state in list(_stores):
-            state.deadline_cell.value = 0  # the next epoch check enters Python
+        _force_until_polled()
+
+
+def _main_thread_states() -> list:
+    main = threading.main_thread().ident
+    return [state for ident, state in list(running) if ident == main]
+
+
+def _force_until_polled() -> None:
+    for state in _main_thread_states():
+        _forced[id(state.epoch_cell)] = state
+        state.epoch_cell.value = FORCED
+    while _forced:
+        time.sleep(RETRY_SECONDS)
+        if not _main_thread_states():
+            # The main thread left wasm: its handlers run as it returns to Python.
+            consume()
+            return
+        for state in list(_forced.values()):
+            if state.epoch_cell.value != FORCED:
+                state.epoch_cell.value = FORCED  # an increment_epoch overwrote it
+
+
+def consume(state=None) -> None:
+    """From an epoch check's slow path (and when the main thread left wasm): on the main thread
+    the pending handlers have run by now, so the forced cells get their epoch back."""
+    if _forced and (state is None or threading.get_ident() == threading.main_thread().ident):
+        for forced in list(_forced.values()):
+            _restore(forced)
+        _forced.clear()
+    elif state is not None and not _forced and state.epoch_cell.value == FORCED:
+        _restore(state)
+
+
+def _restore(state) -> None:
+    """cell = the engine's epoch, without losing an increment that races with the write."""
+    cell, counter = state.epoch_cell, state.epoch_counter
+    while True:
+        epoch = counter.value
+        cell.value = epoch
+        if counter.value == epoch:
+            return
 
 
 def _make_unraisable_hook(previous):

@@ -16,7 +16,7 @@ from wasmcore.errors import TrapCode
 from wasmcore.syntax import opcodes as op
 from wasmcore.syntax.types import BLOCKTYPE_EMPTY, ExternKind, ValueType
 from wasmcore_jit_llvm import _layout as L
-from wasmcore_jit_llvm._liveness import live_locals
+from wasmcore_jit_llvm._liveness import call_checked_loops, epoch_checked_entries, live_locals
 from wasmcore_jit_llvm import _simd
 
 I1, I8, I16, I32, I64 = (ir.IntType(n) for n in (1, 8, 16, 32, 64))
@@ -134,7 +134,13 @@ class ModuleTranslator:
         # With epochs on, f{j}_resume is a second translation of function j that a check
         # which found the deadline reached continues in (see FunctionTranslator.epoch_check).
         self.resumes = {}
+        # A function that makes no calls has no entry check (see _liveness); without loops
+        # either, it has no check at all and no f{j}_resume.
+        self.entry_checked = frozenset(epoch_checked_entries(module)) if epochs else frozenset()
         for j in range(n_imp, len(self.func_types)) if epochs else ():
+            if j not in self.entry_checked and not any(
+                    ins[0] == op.LOOP for ins in module.functions[j - n_imp].body):
+                continue
             ft = self.func_types[j]
             target = self.bodies.get(j) or self.functions[j]
             local_types = list(ft.params) + list(module.functions[j - n_imp].locals)
@@ -209,7 +215,7 @@ class ModuleTranslator:
         for offset, function in enumerate(self.module.functions):
             j = self.n_imports + offset
             FunctionTranslator(self, j, function).run()
-            if self.epochs:
+            if j in self.resumes:
                 FunctionTranslator(self, j, function, resume=True).run()
         for j, body in self.bodies.items():
             self._fuel_wrapper(j, body)
@@ -776,9 +782,16 @@ class FunctionTranslator:
         if not const:
             self.fuel_check()
 
+    def epoch_cell(self):
+        """The engine's epoch cell: its address is fixed for the store's lifetime."""
+        v = self.b.load(self.shared_slot(L.SH_EPOCH_PTR), typ=PTR)
+        v.set_metadata("tbaa", self.mt.tbaa_ctx)
+        v.set_metadata("invariant.load", self.mt.ir.add_metadata([]))
+        return v
+
     def epoch_check(self, live=-1):
-        """Interrupt when the engine's epoch reached the deadline (re-read at every check: a
-        host call or the deadline callback may move it)."""
+        """Interrupt when the engine's epoch reached the deadline. The epoch is read at every
+        check; the deadline changes only in a call (a host call or the deadline callback)."""
         if not self.epochs:
             return
         b = self.b
@@ -795,10 +808,13 @@ class FunctionTranslator:
                 b.branch(at)
                 b.position_at_end(at)
                 self.entry_term.add_case(ir.Constant(I32, k), at)
-        cell = self.at_entry(lambda: self.b.load(self.shared_slot(L.SH_EPOCH_PTR), typ=PTR))
+        cell = self.at_entry(self.epoch_cell)
         epoch = b.load_atomic(cell, "monotonic", 8, typ=I64)  # another thread increments it
-        # Atomic too: the signal relay lowers it from its thread, so no loop may hoist it.
-        deadline = b.load_atomic(self.shared_slot(L.SH_DEADLINE), "monotonic", 8, typ=I64)
+        # Only this thread writes the deadline (the runtime, in a call), so a plain load:
+        # LLVM keeps it in a register through a loop without calls, as Cranelift does, and
+        # reloads it after a call. The signal relay raises the epoch cell instead.
+        deadline = b.load(self.shared_slot(L.SH_DEADLINE), typ=I64)
+        deadline.set_metadata("tbaa", self.mt.tbaa_ctx)
         slow, cont = self.fn.append_basic_block("epoch_deadline"), self.fn.append_basic_block()
         br = b.cbranch(b.icmp_unsigned(">=", epoch, deadline), slow, cont)
         br.set_metadata("prof", self.mt.cold)
@@ -872,7 +888,10 @@ class FunctionTranslator:
             self.charge(1)
             self.fuel_check()
         live_at_entry, self.live_at_loops = live_locals(self.function.body) if self.epochs else (-1, {})
-        self.epoch_check(live_at_entry)
+        self.call_checked_loops = call_checked_loops(self.function.body, self.mt.entry_checked) \
+            if self.epochs else set()
+        if self.j in self.mt.entry_checked:
+            self.epoch_check(live_at_entry)
         top = Frame("func", (), tuple(ft.results), 0)
         top.end = self.fn.append_basic_block("return")
         self.frames.append(top)
@@ -885,12 +904,15 @@ class FunctionTranslator:
         b = self.b
         depth.set_metadata("tbaa", self.mt.tbaa_ctx)
         self.depth, self.depth_p = depth, depth_p
+        self.live_at_loops = {}  # the checks here call the runtime and pass no locals
+        self.call_checked_loops = call_checked_loops(self.function.body, self.mt.entry_checked)
         nowhere = self.fn.append_basic_block("no_such_check")
         self.entry_term = b.switch(self.fn.args[1 + self.fuel], nowhere)
         b.position_at_end(nowhere)
         b.unreachable()
         b.position_at_end(self.fn.append_basic_block("unentered"))
-        self.epoch_check()
+        if self.j in self.mt.entry_checked:
+            self.epoch_check()  # numbered as the entry check of f{j}
         top = Frame("func", (), tuple(self.ft.results), 0)
         top.end = self.fn.append_basic_block("return")
         self.frames.append(top)
@@ -1056,7 +1078,8 @@ class FunctionTranslator:
             phi.add_incoming(v, pre)
             f.phis.append(phi)
             self.push(phi)
-        self.epoch_check(getattr(self, "live_at_loops", {}).get(id(ins), -1))
+        if id(ins) not in self.call_checked_loops:
+            self.epoch_check(self.live_at_loops.get(id(ins), -1))
         self.frames.append(f)
 
     def op_if(self, ins):
