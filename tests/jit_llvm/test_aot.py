@@ -174,3 +174,25 @@ def test_fuel_checks_survive_the_artifact(monkeypatch):
     store.set_fuel(1000)
     with pytest.raises(w.Trap, match="fuel"):
         w.Instance(store, module, []).exports(store)["spin"](store)
+
+
+def test_epoch_checks_survive_the_artifact(monkeypatch):
+    """A loaded artifact checks the deadline on entering a function without an entry check of
+    its own (one that cannot recurse) as a compiled one does, and interrupts a loop."""
+    from wasmcore_jit_llvm import _runtime
+
+    engine = engine_for(epoch_interruption=True)
+    artifact = engine.precompile_module('''(module
+      (func (export "seven") (result i32) (i32.const 7))
+      (func (export "spin") (loop br 0)))''')
+    monkeypatch.setattr(_runtime, "ModuleTranslator", None)  # loading must not translate
+    module = w.Module.deserialize(engine, artifact)
+    store = w.Store(engine)
+    exports = w.Instance(store, module, []).exports(store)
+    with pytest.raises(w.Trap, match="interrupt"):
+        exports["seven"](store)  # no deadline set: wasmtime traps at once
+    store.set_epoch_deadline(1)
+    assert exports["seven"](store) == 7
+    engine.increment_epoch()
+    with pytest.raises(w.Trap, match="interrupt"):
+        exports["spin"](store)

@@ -358,30 +358,36 @@ def test_llvm_function_of_another_store_is_called_through_its_invoke(wat_to_bina
 
 
 def test_epoch_checks_left_out_are_only_the_redundant_ones(wat_to_binary):
-    """Entry checks only where a function calls; a loop header check unless each iteration
-    first calls a function that checks on entry (docs/resource-control.md)."""
+    """Entry checks where a chain of calls goes on (or leaves the module); a loop header check
+    unless each iteration first calls a function that checks on entry
+    (docs/resource-control.md)."""
     from wasmcore.binary import decode_module
     from wasmcore.syntax import opcodes as op
     from wasmcore_jit_llvm._liveness import call_checked_loops, epoch_checked_entries
 
     module = decode_module(wat_to_binary("""(module
       (import "env" "host" (func $host))
+      (table 1 funcref)
       (func $leaf (loop (br_if 0 (i32.const 0))))
-      (func $caller (call $leaf))
+      (func $mid (call $leaf) (call $leaf))
+      (func $caller (call $mid))
+      (func $self (call $self))
+      (func $indirect (call_indirect (i32.const 0)))
       (func $every_turn (loop (call $caller) (br 0)))
       (func $exit_first (loop (br_if 1 (i32.const 1)) (call $caller) (br 0)))
       (func $back_first (loop (br_if 0 (i32.const 1)) (call $caller)))
-      (func $leaf_only (loop (call $leaf) (br 0)))
+      (func $mid_only (loop (call $mid) (br 0)))
       (func $host_only (loop (call $host) (br 0)))
       (func $nested_first (loop (block (call $caller)) (br 0))))"""))
     checked = set(epoch_checked_entries(module))
-    assert checked == {2, 3, 4, 5, 6, 7, 8}  # all but $leaf (1); 0 is the import
+    # all but $leaf (1) and $mid (2, which only calls a function that makes no calls)
+    assert checked == set(range(3, 12))
 
-    def loops_skipped(k):
-        body = module.functions[k].body
+    def loops_skipped(j):
+        body = module.functions[j - 1].body
         skipped = call_checked_loops(body, checked)
         return [id(ins) in skipped for ins in body if ins[0] == op.LOOP]
 
     # every_turn, exit_first: checked at $caller's entry; the others keep the header check
-    assert [loops_skipped(k) for k in range(2, 8)] == [[True], [True], [False], [False],
-                                                       [False], [False]]
+    assert [loops_skipped(j) for j in range(6, 12)] == [[True], [True], [False], [False],
+                                                        [False], [False]]

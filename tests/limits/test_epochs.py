@@ -72,7 +72,8 @@ def test_function_entries_are_checked_too(backend):
 
 CALLING_WAT = """(module
   (func $leaf (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
-  (func $caller (param i32) (result i32) (call $leaf (local.get 0)))
+  (func $mid (param i32) (result i32) (call $leaf (local.get 0)))
+  (func $caller (param i32) (result i32) (call $mid (local.get 0)))
   (func (export "spin_calling_leaf") (local i32)
     (loop (local.set 0 (call $leaf (local.get 0))) (br 0)))
   (func (export "spin_calling") (local i32)
@@ -93,8 +94,21 @@ def test_loops_that_call_are_interrupted(backend, export):
     assert info.value.trap_code == TrapCode.INTERRUPT
 
 
+def test_a_tree_of_calls_without_recursion_is_interrupted(backend):
+    """No loop, no recursion: 40 functions each calling the next twice make 2**40 calls, so
+    the entry checks of a chain of calls must hold without a cycle."""
+    chain = "".join(f"(func $f{k} (call $f{k + 1}) (call $f{k + 1}))" for k in range(40))
+    wat = f'(module {chain} (func $f40) (export "run" (func $f0)))'
+    store, exports = instance(backend, wat, epoch_interruption=True)
+    store.set_epoch_deadline(1)
+    threading.Timer(0.2, store.engine.increment_epoch).start()
+    with pytest.raises(Trap) as info:
+        exports["run"](store)
+    assert info.value.trap_code == TrapCode.INTERRUPT
+
+
 def test_a_call_from_the_host_checks_the_deadline_once(backend):
-    """A function that makes no calls is checked as the host enters it: a deadline reached
+    """A function that cannot recurse is checked as the host enters it: a deadline reached
     traps, and the callback runs once per entry, as at Wasmtime's entry check."""
     store, exports = instance(backend, CALLING_WAT, epoch_interruption=True)
     with pytest.raises(Trap, match="interrupt"):

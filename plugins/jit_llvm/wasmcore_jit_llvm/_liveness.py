@@ -1,11 +1,14 @@
-"""What epoch checks need to know of a function: whether it calls at all, and which locals are
-live at its entry and at each loop header.
+"""What epoch checks need to know of a function: whether it needs an entry check, and which
+locals are live at its entry and at each loop header.
 
 Checks need only break every unbounded path, as Wasmtime's at each entry and loop header do;
 two of those are redundant and left out:
-- a function that makes no calls runs in bounded time between its loop checks, so it needs no
-  entry check: whoever called it from wasm passed one, and a call from the host checks before
-  it enters (StoreState.metered). Recursion, the one unbounded path without a loop, needs a call;
+- a function needs no entry check if it makes no calls, or only direct calls to functions
+  that make none: it runs in time bounded by its code (and its callees') between its loop
+  checks. Any longer chain of calls checks at each link, as does a call to what the module
+  cannot see (an import, call_indirect), so recursion, or a tree of calls exponential in the
+  module's size, is still stopped; a call from the host checks before entering a function
+  without the check (StoreState.metered);
 - a loop whose every iteration makes a direct call to a function with an entry check (fib's)
   passes that check on every turn, so its header needs none.
 
@@ -20,21 +23,31 @@ from __future__ import annotations
 from wasmcore.syntax import opcodes as op
 from wasmcore.syntax.types import ExternKind
 
-_CALLS = frozenset({op.CALL, op.CALL_INDIRECT, op.RETURN_CALL, op.RETURN_CALL_INDIRECT})
+_DIRECT_CALLS = frozenset({op.CALL, op.RETURN_CALL})
+_CALLS = _DIRECT_CALLS | {op.CALL_INDIRECT, op.RETURN_CALL_INDIRECT}
 
 _ENDS_BLOCK = {op.BR, op.BR_IF, op.BR_TABLE, op.RETURN, op.UNREACHABLE,
                op.BLOCK, op.LOOP, op.IF, op.ELSE, op.END}
 
 
-def makes_calls(body) -> bool:
-    return any(ins[0] in _CALLS for ins in body)
-
-
 def epoch_checked_entries(module) -> list[int]:
     """Indices (imports first, as in the function index space) of the defined functions that
-    check the epoch on entry."""
+    check the epoch on entry: all but those whose direct calls, if any, only reach functions
+    that make no calls."""
     n_imports = sum(1 for i in module.imports if i.kind == ExternKind.FUNC)
-    return [n_imports + k for k, f in enumerate(module.functions) if makes_calls(f.body)]
+    callees: list = []  # per defined function: defined callees, or None if it calls the unseen
+    for function in module.functions:
+        out: set | None = set()
+        for ins in function.body:
+            code = ins[0]
+            if code in _DIRECT_CALLS and ins[1] >= n_imports:
+                out.add(ins[1] - n_imports)
+            elif code in _CALLS:
+                out = None
+                break
+        callees.append(out)
+    leaves = {k for k, out in enumerate(callees) if out is not None and not out}
+    return [n_imports + k for k, out in enumerate(callees) if out is None or not out <= leaves]
 
 
 _STRUCTURED = frozenset({op.BLOCK, op.LOOP, op.IF, op.ELSE, op.END, op.BR, op.BR_TABLE,

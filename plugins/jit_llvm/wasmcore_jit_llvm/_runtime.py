@@ -109,7 +109,8 @@ def _sp_register(triple: str):
     return None
 
 
-PAYLOAD_VERSION = 1
+# 2: only functions that may recurse check the epoch on entry (the host checks for the others).
+PAYLOAD_VERSION = 2
 
 
 class Payload(msgspec.Struct, frozen=True):
@@ -339,7 +340,7 @@ class StoreState:
 
     def metered(self, invoke, check_epoch=False):
         """Wrap a Python -> wasm `invoke` with the fuel / deadline syncing (when enabled).
-        `check_epoch`: the function has no entry check of its own (it makes no calls), so the
+        `check_epoch`: the function has no entry check of its own (it cannot recurse), so the
         host checks before it enters, as Wasmtime's entry check would."""
         if not (self.fuel or self.epochs):
             return invoke
@@ -370,9 +371,12 @@ class StoreState:
         if not (self.fuel or self.epochs):
             return handler
         enter, leave = self.enter, self.leave
+        signals_pending = _signals._forced
 
         def metered(rec, p):
             leave()
+            if signals_pending:  # the handlers have run as this callback started
+                _signals.consume(self)
             try:
                 return handler(rec, p)
             finally:

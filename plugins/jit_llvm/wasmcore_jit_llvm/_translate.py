@@ -134,7 +134,7 @@ class ModuleTranslator:
         # With epochs on, f{j}_resume is a second translation of function j that a check
         # which found the deadline reached continues in (see FunctionTranslator.epoch_check).
         self.resumes = {}
-        # A function that makes no calls has no entry check (see _liveness); without loops
+        # Only a function that may recurse has an entry check (see _liveness); without loops
         # either, it has no check at all and no f{j}_resume.
         self.entry_checked = frozenset(epoch_checked_entries(module)) if epochs else frozenset()
         for j in range(n_imp, len(self.func_types)) if epochs else ():
