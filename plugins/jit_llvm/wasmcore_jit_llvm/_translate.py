@@ -162,6 +162,27 @@ class ModuleTranslator:
         self._intrinsics = {}
         self._tbaa()
         self.signatures = {}  # sig_key -> FuncType, for which trampolines exist
+        self.out_of_fuel = self._out_of_fuel_thunk() if fuel else None
+
+    def _out_of_fuel_thunk(self):
+        """i64 out_of_fuel(vmctx, fuel): the refill runtime call behind a calling convention
+        that preserves every register. A fuel check's cold call then clobbers nothing the
+        code around it holds: with the C convention, each value live across a check must sit
+        in a callee-saved register, and even a leaf function pays for saving them on entry."""
+        fn = ir.Function(self.ir, ir.FunctionType(I64, [PTR, I64]), "out_of_fuel")
+        fn.linkage = "internal"
+        if self.sp_register == "rsp":  # x86-64; elsewhere the C convention (still correct)
+            fn.calling_convention = "preserve_allcc"
+        for attribute in ("noinline", "cold", "nounwind"):
+            fn.attributes.add(attribute)
+        b = ir.IRBuilder(fn.append_basic_block("entry"))
+        vmctx = fn.args[0]
+        rt = b.load(b.gep(vmctx, [ir.Constant(I64, L.VMLayout.RT)], source_etype=I64), typ=PTR)
+        rt.set_metadata("tbaa", self.tbaa_ctx)
+        zero = ir.Constant(I64, 0)
+        b.ret(_call_ptr(b, rt, RT_TYPE, [vmctx, ir.Constant(I32, L.RT_OUT_OF_FUEL), fn.args[1],
+                                         zero, zero, zero]))
+        return fn
 
     # --- metadata ----------------------------------------------------------------------------
     def _tbaa(self):
@@ -727,10 +748,9 @@ class FunctionTranslator:
         # The refill touches no memory native code reads (it writes SH_FUEL, which native code
         # rereads only after its next publish), so the call does not clobber the loop around
         # it; a trap comes back as a result <= 0 with the store's exception pending.
-        fn = self.at_entry(lambda: self.load_slot(L.VMLayout.RT))
         zero = ir.Constant(I64, 0)
-        r = _call_ptr(b, fn, RT_TYPE, [self.vmctx, ir.Constant(I32, L.RT_OUT_OF_FUEL), v,
-                                       zero, zero, zero])
+        thunk = self.mt.out_of_fuel
+        r = b.call(thunk, [self.vmctx, v], cconv=thunk.calling_convention or None)
         r.attributes = _OutOfFuelCallAttributes(["nounwind", "inaccessiblemem"])
         refilled = self.fn.append_basic_block("refilled")
         b.cbranch(b.icmp_signed("<=", r, zero), self.fuel_trap_block(b.block, v), refilled)
