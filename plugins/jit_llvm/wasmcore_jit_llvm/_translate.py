@@ -845,9 +845,12 @@ class FunctionTranslator:
             # Only the live locals (bits of `live`): a dead one passed would stay alive.
             args += [b.load(a, typ=t) if live >> i & 1 else ir.Constant(t, ir.Undefined)
                      for i, (a, t) in enumerate(self.locals)]
-            r = b.call(self.mt.resumes[self.j], args)
-            st = b.store(self.depth, self.depth_p)  # f{j}_resume leaves it as it found it
+            # This frame's depth goes back first: f{j}_resume continues as this frame (and
+            # leaves the depth as it found it), and nothing stays live across the call, so
+            # the check costs its function no callee-saved registers.
+            st = b.store(self.depth, self.depth_p)
             st.set_metadata("tbaa", self.mt.tbaa_ctx)
+            r = b.call(self.mt.resumes[self.j], args, tail=True)
             if self.body is None and not self.ft.results:
                 b.ret_void()
             else:
