@@ -178,7 +178,7 @@ def test_fuel_checks_survive_the_artifact(monkeypatch):
 
 def test_epoch_checks_survive_the_artifact(monkeypatch):
     """A loaded artifact checks the deadline on entering a function without an entry check of
-    its own (one that cannot recurse) as a compiled one does, and interrupts a loop."""
+    its own (one that makes no calls) as a compiled one does, and interrupts a loop."""
     from wasmcore_jit_llvm import _runtime
 
     engine = engine_for(epoch_interruption=True)

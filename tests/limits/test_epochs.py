@@ -29,6 +29,15 @@ def epoch_instance(backend):
     return instance(backend, WAT, epoch_interruption=True)
 
 
+def assert_interrupted_from_a_timer(store, func, *args):
+    """With the deadline one tick away and a timer thread to take it, `func` traps INTERRUPT."""
+    store.set_epoch_deadline(1)
+    threading.Timer(0.2, store.engine.increment_epoch).start()
+    with pytest.raises(Trap) as info:
+        func(store, *args)
+    assert info.value.trap_code == TrapCode.INTERRUPT
+
+
 def ticker(engine, stop, period=0.02):
     while not stop.is_set():
         time.sleep(period)
@@ -63,11 +72,8 @@ def test_an_infinite_loop_is_interrupted_from_another_thread(backend):
 
 def test_function_entries_are_checked_too(backend):
     store, exports = epoch_instance(backend)
-    store.set_epoch_deadline(1)
-    threading.Timer(0.2, store.engine.increment_epoch).start()
-    with pytest.raises(Trap) as info:
-        exports["tree"](store, 40)  # 2**40 calls: only an entry check can stop it
-    assert info.value.trap_code == TrapCode.INTERRUPT
+    # 2**40 calls: only an entry check can stop it
+    assert_interrupted_from_a_timer(store, exports["tree"], 40)
 
 
 CALLING_WAT = """(module
@@ -87,11 +93,7 @@ def test_loops_that_call_are_interrupted(backend, export):
     """A loop calling a function with no calls of its own (no entry check on llvm) keeps its
     header check; one calling a function that checks on entry is stopped there."""
     store, exports = instance(backend, CALLING_WAT, epoch_interruption=True)
-    store.set_epoch_deadline(1)
-    threading.Timer(0.2, store.engine.increment_epoch).start()
-    with pytest.raises(Trap) as info:
-        exports[export](store)
-    assert info.value.trap_code == TrapCode.INTERRUPT
+    assert_interrupted_from_a_timer(store, exports[export])
 
 
 def test_a_tree_of_calls_without_recursion_is_interrupted(backend):
@@ -100,15 +102,11 @@ def test_a_tree_of_calls_without_recursion_is_interrupted(backend):
     chain = "".join(f"(func $f{k} (call $f{k + 1}) (call $f{k + 1}))" for k in range(40))
     wat = f'(module {chain} (func $f40) (export "run" (func $f0)))'
     store, exports = instance(backend, wat, epoch_interruption=True)
-    store.set_epoch_deadline(1)
-    threading.Timer(0.2, store.engine.increment_epoch).start()
-    with pytest.raises(Trap) as info:
-        exports["run"](store)
-    assert info.value.trap_code == TrapCode.INTERRUPT
+    assert_interrupted_from_a_timer(store, exports["run"])
 
 
 def test_a_call_from_the_host_checks_the_deadline_once(backend):
-    """A function that cannot recurse is checked as the host enters it: a deadline reached
+    """A function without an entry check is checked as the host enters it: a deadline reached
     traps, and the callback runs once per entry, as at Wasmtime's entry check."""
     store, exports = instance(backend, CALLING_WAT, epoch_interruption=True)
     with pytest.raises(Trap, match="interrupt"):
@@ -219,11 +217,7 @@ def test_deeply_nested_loops_are_interrupted(backend):
         body = f"(loop $l{k} {body} (br_if $l{k} (i32.const 1)))"
     store, exports = instance(backend, f'(module (func (export "run") {body}))',
                               epoch_interruption=True)
-    store.set_epoch_deadline(1)
-    threading.Timer(0.2, store.engine.increment_epoch).start()
-    with pytest.raises(Trap) as info:
-        exports["run"](store)
-    assert info.value.trap_code == TrapCode.INTERRUPT
+    assert_interrupted_from_a_timer(store, exports["run"])
 
 
 def test_ctrl_c_reaches_a_spinning_guest_with_epochs_on(backend):

@@ -30,7 +30,7 @@ _ENDS_BLOCK = {op.BR, op.BR_IF, op.BR_TABLE, op.RETURN, op.UNREACHABLE,
                op.BLOCK, op.LOOP, op.IF, op.ELSE, op.END}
 
 
-def epoch_checked_entries(module) -> list[int]:
+def epoch_checked_entries(module) -> frozenset[int]:
     """Indices (imports first, as in the function index space) of the defined functions that
     check the epoch on entry: all but those whose direct calls, if any, only reach functions
     that make no calls."""
@@ -47,7 +47,8 @@ def epoch_checked_entries(module) -> list[int]:
                 break
         callees.append(out)
     leaves = {k for k, out in enumerate(callees) if out is not None and not out}
-    return [n_imports + k for k, out in enumerate(callees) if out is None or not out <= leaves]
+    return frozenset(n_imports + k for k, out in enumerate(callees)
+                     if out is None or not out <= leaves)
 
 
 _STRUCTURED = frozenset({op.BLOCK, op.LOOP, op.IF, op.ELSE, op.END, op.BR, op.BR_TABLE,

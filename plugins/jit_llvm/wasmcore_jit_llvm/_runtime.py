@@ -109,7 +109,8 @@ def _sp_register(triple: str):
     return None
 
 
-# 2: only functions that may recurse check the epoch on entry (the host checks for the others).
+# 2: only functions whose calls go past functions that make none check the epoch on entry
+# (the host checks for the others).
 PAYLOAD_VERSION = 2
 
 
@@ -231,7 +232,7 @@ class LLVMModule:
         self.global_types += [g.type for g in module.globals]
         by_key = {sig_key(ft): ft for ft in module.types}
         self.signatures = {k: by_key.get(k) for k in payload.signatures}
-        self.entry_checked = frozenset(epoch_checked_entries(module)) if self.epochs else frozenset()
+        self.entry_checked = epoch_checked_entries(module) if self.epochs else frozenset()
         self.object_code = payload.object_code
         self.cpu_features = payload.cpu_features
         if self.foreign:
@@ -340,7 +341,7 @@ class StoreState:
 
     def metered(self, invoke, check_epoch=False):
         """Wrap a Python -> wasm `invoke` with the fuel / deadline syncing (when enabled).
-        `check_epoch`: the function has no entry check of its own (it cannot recurse), so the
+        `check_epoch`: the function has no entry check of its own (see _liveness), so the
         host checks before it enters, as Wasmtime's entry check would."""
         if not (self.fuel or self.epochs):
             return invoke

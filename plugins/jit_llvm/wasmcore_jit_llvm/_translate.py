@@ -134,9 +134,9 @@ class ModuleTranslator:
         # With epochs on, f{j}_resume is a second translation of function j that a check
         # which found the deadline reached continues in (see FunctionTranslator.epoch_check).
         self.resumes = {}
-        # Only a function that may recurse has an entry check (see _liveness); without loops
-        # either, it has no check at all and no f{j}_resume.
-        self.entry_checked = frozenset(epoch_checked_entries(module)) if epochs else frozenset()
+        # Only a function whose calls go past functions that make none has an entry check
+        # (see _liveness); without loops either, it has no check at all and no f{j}_resume.
+        self.entry_checked = epoch_checked_entries(module) if epochs else frozenset()
         for j in range(n_imp, len(self.func_types)) if epochs else ():
             if j not in self.entry_checked and not any(
                     ins[0] == op.LOOP for ins in module.functions[j - n_imp].body):
