@@ -105,7 +105,7 @@ def main(argv=None) -> int:
         args.engines = args.engines or QUICK_ENGINES
         args.no_native = True
     notes: list[str] = []
-    from wasmcore._plugins import PluginManager
+    from wasmcore.kernel.plugins import PluginManager
 
     engines = harness.all_engines(PluginManager().backends(), notes)
     engines = {n: engines[n] for n in select(engines, args.engines)}

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 import wasmcore
-from wasmcore._plugins import PluginManager
+from wasmcore.kernel.plugins import PluginManager
 from tests._shared import shared_dir as _shared_dir
 
 

@@ -3,17 +3,17 @@ switch by changing `import wasmtime` to `import wasmcore`."""
 
 __version__ = "0.1.0"
 
-from wasmcore._config import Config
-from wasmcore._engine import Engine
-from wasmcore._externs import Global, Memory, Table
-from wasmcore._func import Caller, Func
-from wasmcore._instance import Instance, InstanceExports
-from wasmcore._linker import InstancePre, Linker
-from wasmcore._module import Module
-from wasmcore._store import Store, StoreLimits, StoreLimitsBuilder
-from wasmcore._types import (ExportType, FuncType, GlobalType, ImportType, Limits, MemoryType,
+from wasmcore.api.config import Config
+from wasmcore.api.engine import Engine
+from wasmcore.api.externs import Global, Memory, Table
+from wasmcore.api.func import Caller, Func
+from wasmcore.api.instance import Instance, InstanceExports
+from wasmcore.api.linker import InstancePre, Linker
+from wasmcore.api.module import Module
+from wasmcore.api.store import Store, StoreLimits, StoreLimitsBuilder
+from wasmcore.api.types import (ExportType, FuncType, GlobalType, ImportType, Limits, MemoryType,
                              TableType, ValType)
-from wasmcore._value import Val
+from wasmcore.api.value import Val
 from wasmcore._wat import wat2wasm
 from wasmcore.errors import (ConfigError, DecodeError, ExitTrap, Frame, LinkError, Trap, TrapCode,
                              ValidationError, WasmcoreError, WasmtimeError)

@@ -9,7 +9,7 @@ import sys
 import threading
 from typing import Sequence
 
-from wasmcore import _logging
+from wasmcore.kernel import log as _logging
 
 
 def _config_from(args: argparse.Namespace):
@@ -43,7 +43,7 @@ def _apply_codegen_options(config, groups: list[str] | None) -> None:
     elif cache_config:
         config.cache = cache_config
     elif not getattr(config, "cache", None):
-        config.cache = True  # the default directory (wasmcore._cache.default_directory)
+        config.cache = True  # the default directory (wasmcore.kernel.cache.default_directory)
 
 
 def _apply_resource_flags(config, args: argparse.Namespace) -> None:
@@ -134,7 +134,7 @@ class CliError(Exception):
 def _load_module(engine, path: str):
     """A .wasm binary, .wat text, or a precompiled artifact (.cwasm), told apart by content."""
     from wasmcore import Module
-    from wasmcore._artifact import MAGIC
+    from wasmcore.kernel.artifact import MAGIC
     from wasmcore.errors import DecodeError
 
     try:
@@ -313,7 +313,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_compile(args: argparse.Namespace) -> int:
     """Ahead-of-time compilation to a .cwasm artifact, as `wasmtime compile`."""
     from wasmcore import Engine
-    from wasmcore._artifact import normalize_target
+    from wasmcore.kernel.artifact import normalize_target
 
     config = _config_from(args)
     if args.target:
@@ -354,7 +354,7 @@ def cmd_wast(args: argparse.Namespace) -> int:
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
-    from wasmcore._plugins import PluginManager
+    from wasmcore.kernel.plugins import PluginManager
 
     manager = PluginManager()
     for info in manager.plugin_infos():

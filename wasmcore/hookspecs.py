@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, Callable
 from wasmcore.plugin import hookspec
 
 if TYPE_CHECKING:
-    from wasmcore._engine import Engine
-    from wasmcore._store import Store
+    from wasmcore.api.engine import Engine
+    from wasmcore.api.store import Store
     from wasmcore.plugin import Allocation, CompiledModule, HostFunction
     from wasmcore.runtime import FuncInstance, ModuleInstance
     from wasmcore.syntax.types import DecodedModule
@@ -113,7 +113,7 @@ def wasmcore_deserialize(engine: "Engine", module: "DecodedModule", backend: str
     """Rebuild a compiled module from an artifact payload written by `wasmcore_serialize`.
 
     Called once per `Module.deserialize()` (and per compiled-code cache hit), after the core
-    has checked the header (`wasmcore._artifact.ArtifactHeader`: format and wasmcore version,
+    has checked the header (`wasmcore.kernel.artifact.ArtifactHeader`: format and wasmcore version,
     backend, target, config fingerprint). firstresult: the backend named `backend` answers.
     A native backend checks `header.cpu_features` against the host here and raises
     `WasmcoreError` if the code needs features the host lacks. Return None to have the core

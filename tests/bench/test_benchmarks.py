@@ -13,7 +13,7 @@ import pytest
 
 from benchmarks import corpus, harness, report
 from tests._shared import PROJECT_ROOT, shared_dir
-from wasmcore._plugins import PluginManager
+from wasmcore.kernel.plugins import PluginManager
 
 
 @pytest.fixture(scope="module")

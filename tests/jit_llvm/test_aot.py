@@ -11,7 +11,7 @@ import msgspec
 import pytest
 
 import wasmcore as w
-from wasmcore import _artifact
+from wasmcore.kernel import artifact as _artifact
 from tests._shared import shared_dir
 
 pytestmark = pytest.mark.skipif("llvm" not in w.Engine().plugins.backends(),

@@ -4,7 +4,7 @@ import pytest
 from structlog.testing import capture_logs
 
 import wasmcore
-from wasmcore._logging import level_for, parse_filter
+from wasmcore.kernel.log import level_for, parse_filter
 from wasmcore.errors import ConfigError
 
 
@@ -50,7 +50,7 @@ def test_unknown_plugin_namespace():
 
 def test_unenforced_resource_settings_are_refused():
     # A backend whose compiled modules do not declare supports_fuel (tests/limits has more).
-    from wasmcore._plugins import PluginManager
+    from wasmcore.kernel.plugins import PluginManager
     from wasmcore.plugin import hookimpl
 
     class Compiled:

@@ -7,7 +7,7 @@ import msgspec
 import pytest
 
 import wasmcore
-from wasmcore._plugins import PluginManager
+from wasmcore.kernel.plugins import PluginManager
 from wasmcore.errors import ConfigError, ValidationError, WasmcoreError
 from wasmcore.plugin import HostFunction, hookimpl
 

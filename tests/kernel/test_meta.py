@@ -10,7 +10,7 @@ import pytest
 
 import wasmcore
 from wasmcore import hookspecs
-from wasmcore._plugins import PluginManager
+from wasmcore.kernel.plugins import PluginManager
 
 SPECS = [name for name, obj in vars(hookspecs).items()
          if name.startswith("wasmcore_") and inspect.isfunction(obj)]

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 import wasmcore
-from wasmcore._plugins import PluginManager, rescan_entry_points
+from wasmcore.kernel.plugins import PluginManager, rescan_entry_points
 from tests._shared import PROJECT_ROOT
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import wasmcore
-from wasmcore._plugins import PluginManager
+from wasmcore.kernel.plugins import PluginManager
 from wasmcore.errors import ConfigError
 from wasmcore.plugin import hookimpl
 

@@ -138,7 +138,7 @@ def test_fuel_settings_are_checked(backend):
 
 def test_fuel_beyond_the_active_window_is_refilled_exactly(backend, monkeypatch):
     # Generated code works on at most ACTIVE_FUEL at a time; the rest is refilled at checks.
-    import wasmcore._store as store_module
+    import wasmcore.api.store as store_module
 
     monkeypatch.setattr(store_module, "ACTIVE_FUEL", 16)
     store, exports = fuel_instance(backend)

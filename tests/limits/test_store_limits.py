@@ -7,7 +7,7 @@ import pytest
 
 import wasmcore
 from wasmcore import LinkError, Trap, WasmcoreError
-from wasmcore._store import StoreLimits, StoreLimitsBuilder
+from wasmcore.api.store import StoreLimits, StoreLimitsBuilder
 
 from tests.limits._util import make_engine, module
 

@@ -2,7 +2,7 @@
 (https://webassembly.github.io/spec/core/binary/index.html).
 
 Decoding raises only `DecodeError`, whose message is the spec testsuite's wording and whose
-`offset` is the byte offset in the input. Bounds from `wasmcore._limits` keep hostile input from
+`offset` is the byte offset in the input. Bounds from `wasmcore.kernel.limits` keep hostile input from
 exhausting memory or time.
 """
 

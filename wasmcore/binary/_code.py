@@ -10,7 +10,7 @@ list, never recursion, so deep nesting cannot exhaust the Python stack.
 
 from __future__ import annotations
 
-from wasmcore._limits import MAX_BR_TABLE_TARGETS
+from wasmcore.kernel.limits import MAX_BR_TABLE_TARGETS
 from wasmcore.binary._reader import (
     TOO_LARGE, TOO_LONG, read_signed, read_u32, read_unsigned,
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import hashlib
 
-from wasmcore import _limits
+from wasmcore.kernel import limits as _limits
 from wasmcore.binary._code import (
     VALUE_TYPES, END, CodeTables, code_tables, decode_expression, reference_type,
 )

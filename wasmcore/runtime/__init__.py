@@ -13,7 +13,7 @@ from __future__ import annotations
 import mmap
 from typing import Any, Callable
 
-from wasmcore import _limits
+from wasmcore.kernel import limits as _limits
 from wasmcore.errors import Trap, TrapCode
 from wasmcore.syntax.types import (
     DecodedModule,

@@ -89,7 +89,7 @@ def to_python(value_type: ValueType, bits: Any, store: Any = None) -> Any:
     if value_type == ValueType.FUNCREF:
         if bits is None:
             return None
-        from wasmcore._func import Func
+        from wasmcore.api.func import Func
 
         return Func._from_instance(bits)
     return bits  # v128 int, externref object

@@ -5,7 +5,7 @@ Spec: https://webassembly.github.io/spec/core/valid/modules.html
 
 from __future__ import annotations
 
-from wasmcore._limits import MAX_MEMORY_PAGES_32, MAX_MEMORY_PAGES_64, MAX_TABLE_INDEX
+from wasmcore.kernel.limits import MAX_MEMORY_PAGES_32, MAX_MEMORY_PAGES_64, MAX_TABLE_INDEX
 from wasmcore.errors import ValidationError
 from wasmcore.syntax.features import WasmFeatures
 from wasmcore.syntax.types import DecodedModule, ExternKind, SegmentMode

@@ -144,7 +144,7 @@ class InterpInstance:
             ns[f"FT{k}"] = ft
         ns["_ELEMS"] = instance.elements
         ns["_DATAS"] = instance.datas
-        vm = getattr(store, "vm", None)  # the store's fuel / epoch state (wasmcore._store)
+        vm = getattr(store, "vm", None)  # the store's fuel / epoch state (wasmcore.api.store)
         if vm is not None:
             ns["_VM"] = vm
             ns["_EPOCH"] = vm.epoch

@@ -49,7 +49,7 @@ def wasmcore_deserialize(engine, module, backend, payload, header):
         return None  # a module kept without object code: the core recompiles it
     import msgspec
 
-    from wasmcore._artifact import engine_target, host_target
+    from wasmcore.kernel.artifact import engine_target, host_target
     from wasmcore.errors import WasmcoreError
     from wasmcore_jit_llvm._runtime import (PAYLOAD_VERSION, LLVMModule, Payload,
                                             host_cpu_features, object_digest)

@@ -14,7 +14,7 @@ from os import getpid as _getpid
 import llvmlite.binding as llvm
 import msgspec
 
-from wasmcore._artifact import engine_target, host_target
+from wasmcore.kernel.artifact import engine_target, host_target
 from wasmcore.errors import Frame, Trap, TrapCode, WasmcoreError
 from wasmcore.plugin import CodeRegion, StashKey
 from wasmcore.runtime import GlobalInstance

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from wasmcore._engine import Engine
-from wasmcore._types import ExportType, ImportType, extern_type
+from wasmcore.api.engine import Engine
+from wasmcore.api.types import ExportType, ImportType, extern_type
 from wasmcore.syntax.types import DecodedModule, ExternKind
 
 
@@ -25,7 +25,7 @@ class Module:
         data = wasm if isinstance(wasm, str) else bytes(wasm)
         cache = None
         if engine.config.cache:
-            from wasmcore._cache import CodeCache
+            from wasmcore.kernel.cache import CodeCache
 
             cache = CodeCache(engine)
             key = data.encode("utf-8") if isinstance(data, str) else data
@@ -85,13 +85,13 @@ class Module:
                 for export in self._module.exports]
 
     def serialize(self) -> bytes:
-        from wasmcore._artifact import serialize
+        from wasmcore.kernel.artifact import serialize
 
         return serialize(self)
 
     @classmethod
     def deserialize(cls, engine: Engine, encoded: bytes) -> "Module":
-        from wasmcore._artifact import deserialize
+        from wasmcore.kernel.artifact import deserialize
 
         return deserialize(engine, encoded)
 

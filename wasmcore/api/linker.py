@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from wasmcore._engine import Engine
-from wasmcore._func import Func, host_func_instance
-from wasmcore._instance import Instance, unwrap_extern, wrap_extern
-from wasmcore._module import Module
-from wasmcore._types import FuncType
+from wasmcore.api.engine import Engine
+from wasmcore.api.func import Func, host_func_instance
+from wasmcore.api.instance import Instance, unwrap_extern, wrap_extern
+from wasmcore.api.module import Module
+from wasmcore.api.types import FuncType
 from wasmcore.errors import LinkError, WasmcoreError
 from wasmcore.plugin import HostFunction
 from wasmcore.syntax.types import ExternKind
@@ -103,8 +103,8 @@ class Linker:
     def define_unknown_imports_as_default_values(self, store: Any, module: Module) -> None:
         """Define each still-undefined import of `module` with a default: functions returning
         zeros (null references), zero globals, memories and tables of the minimum size."""
-        from wasmcore._externs import Global, Memory, Table
-        from wasmcore._types import GlobalType, MemoryType, TableType
+        from wasmcore.api.externs import Global, Memory, Table
+        from wasmcore.api.types import GlobalType, MemoryType, TableType
 
         for imp, desc in list(self._unknown_imports(module)):
             if imp.kind == ExternKind.FUNC:
@@ -135,7 +135,7 @@ class Linker:
             if item is None:
                 raise LinkError(_unknown_import_message(imp))
             externs.append(item)
-        from wasmcore._instantiate import instantiate
+        from wasmcore.exec.instantiate import instantiate
 
         return Instance._from_instance(instantiate(store, module, externs))
 

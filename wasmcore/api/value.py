@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wasmcore._types import ValType
+from wasmcore.api.types import ValType
 
 
 class Val:

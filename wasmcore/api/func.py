@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from wasmcore._types import FuncType
+from wasmcore.api.types import FuncType
 from wasmcore.errors import Trap, TrapCode
 from wasmcore.plugin import HostFunction
 from wasmcore.runtime import FuncInstance
@@ -122,7 +122,7 @@ class Caller:
         runtime_object = self.instance.exports.get(name)
         if runtime_object is None:
             return None
-        from wasmcore._instance import wrap_extern
+        from wasmcore.api.instance import wrap_extern
 
         return wrap_extern(runtime_object)
 

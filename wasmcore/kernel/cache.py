@@ -14,7 +14,7 @@ import tomllib
 from pathlib import Path
 
 import wasmcore
-from wasmcore._logging import get_logger
+from wasmcore.kernel.log import get_logger
 from wasmcore.errors import WasmcoreError
 
 log = get_logger("wasmcore.cache")
@@ -48,7 +48,7 @@ def cache_directory(setting: str) -> Path:
 
 class CodeCache:
     def __init__(self, engine):
-        from wasmcore._artifact import engine_target, fingerprint
+        from wasmcore.kernel.artifact import engine_target, fingerprint
 
         settings = engine.config
         self.root = cache_directory(settings.cache) / f"wasmcore-{wasmcore.__version__}" / (
@@ -58,7 +58,7 @@ class CodeCache:
         return self.root / f"{hashlib.sha256(data).hexdigest()}.cwasm"
 
     def load(self, engine, data: bytes):
-        from wasmcore._artifact import deserialize
+        from wasmcore.kernel.artifact import deserialize
 
         path = self._path(data)
         try:

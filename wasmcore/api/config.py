@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from wasmcore._limits import DEFAULT_MAX_WASM_STACK
+from wasmcore.kernel.limits import DEFAULT_MAX_WASM_STACK
 from wasmcore.errors import ConfigError
 from wasmcore.syntax.features import WasmFeatures
 
@@ -241,7 +241,7 @@ class Config:
     @cache.setter
     def cache(self, enabled: bool | str) -> None:
         if isinstance(enabled, bool):
-            from wasmcore._cache import default_directory
+            from wasmcore.kernel.cache import default_directory
             enabled = default_directory() if enabled else None
         self._put("cache", enabled, (str, type(None)))
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Sequence
 
-from wasmcore._externs import Global, Memory, Table
-from wasmcore._func import Func
-from wasmcore._instantiate import instantiate
-from wasmcore._module import Module
+from wasmcore.api.externs import Global, Memory, Table
+from wasmcore.api.func import Func
+from wasmcore.exec.instantiate import instantiate
+from wasmcore.api.module import Module
 from wasmcore.runtime import FuncInstance, GlobalInstance, MemoryInstance, TableInstance
 
 _WRAPPERS = {FuncInstance: Func, MemoryInstance: Memory, TableInstance: Table,

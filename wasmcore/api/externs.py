@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wasmcore._types import GlobalType, MemoryType, TableType
+from wasmcore.api.types import GlobalType, MemoryType, TableType
 from wasmcore.errors import Trap, WasmcoreError
 from wasmcore.runtime import PAGE_SIZE, GlobalInstance, MemoryInstance, TableInstance
 from wasmcore.runtime.values import from_python, to_python

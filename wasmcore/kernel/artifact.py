@@ -120,7 +120,7 @@ def _check_header(engine, found: ArtifactHeader) -> None:
 
 
 def deserialize(engine, encoded: bytes):
-    from wasmcore._module import Module
+    from wasmcore.api.module import Module
 
     encoded = bytes(encoded)
     if not encoded.startswith(MAGIC):

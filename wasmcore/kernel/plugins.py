@@ -17,8 +17,9 @@ from typing import Any, Iterable
 
 import pluggy
 
-from wasmcore import _builtins, hookspecs
-from wasmcore._logging import enabled as log_enabled, get_logger
+from wasmcore import hookspecs
+from wasmcore.kernel import builtins as _builtins
+from wasmcore.kernel.log import enabled as log_enabled, get_logger
 from wasmcore.errors import PluginError
 from wasmcore.plugin import PROJECT_NAME
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from wasmcore._engine import Engine
+from wasmcore.api.engine import Engine
 from wasmcore.errors import Trap, TrapCode, WasmcoreError
 
 _PAGE = 65536

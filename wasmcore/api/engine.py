@@ -9,9 +9,9 @@ from typing import Any
 
 import msgspec
 
-from wasmcore._config import Config, Settings
-from wasmcore._logging import get_logger
-from wasmcore._plugins import PluginManager
+from wasmcore.api.config import Config, Settings
+from wasmcore.kernel.log import get_logger
+from wasmcore.kernel.plugins import PluginManager
 from wasmcore.errors import ConfigError
 
 log = get_logger("wasmcore.engine")
@@ -107,7 +107,7 @@ class Engine:
     def precompile_module(self, wasm: bytes | str) -> bytes:
         """Decode, validate and compile `wasm` for this engine's target (`config.target`, or the
         host) and return the artifact that `Module.deserialize` loads without compiling."""
-        from wasmcore._artifact import serialize_parts
+        from wasmcore.kernel.artifact import serialize_parts
 
         if not isinstance(wasm, (bytes, bytearray, memoryview, str)):
             raise TypeError("expected bytes or str")
