@@ -1,7 +1,7 @@
 """wasmcore: a WebAssembly runtime for Python. The embedding API mirrors wasmtime-py:
 switch by changing `import wasmtime` to `import wasmcore`."""
 
-__version__ = "0.1.0"
+from wasmcore.kernel.version import __version__
 
 from wasmcore.api.config import Config
 from wasmcore.api.engine import Engine

@@ -9,19 +9,43 @@ docs/plugins.md explains them with a worked third-party plugin.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from wasmcore.plugin import hookspec
 
-if TYPE_CHECKING:
-    from wasmcore.api.engine import Engine
-    from wasmcore.api.store import Store
-    from wasmcore.plugin import Allocation, CompiledModule, HostFunction
-    from wasmcore.runtime import FuncInstance, ModuleInstance
-    from wasmcore.syntax.types import DecodedModule
+# Annotations name types as strings only (Engine, Store: the public wasmcore classes;
+# DecodedModule: wasmcore.syntax.types; Backend, Allocation, CompiledModule, HostFunction,
+# PublishedFunction: wasmcore.plugin; FuncInstance, ModuleInstance: wasmcore.runtime), so this
+# module imports nothing of the API it describes.
 
 
 # --- registration (once per Engine, while its plugin manager is set up) -------------------
+
+@hookspec
+def wasmcore_register_backends(register: Callable[["Backend"], None]) -> None:
+    """Declare the execution backends this plugin provides.
+
+    Called once per plugin manager. Call `register(backend)` with a `wasmcore.plugin.Backend`
+    whose `name` is what `config.backend` selects and whose `features` say what its code
+    implements. A plugin that only wraps `wasmcore_compile` (a profiler, a tracer) registers
+    nothing here and so is never listed or chosen as a backend. All implementations run; two
+    backends of one name are an error.
+    """
+
+
+@hookspec
+def wasmcore_register_allocators(register: Callable[["Allocator"], None]) -> None:
+    """Declare instance allocators (`wasmcore.plugin.Allocator`), chosen by name with
+    `config.allocation_strategy`. The core registers "on-demand"; the pooling allocator
+    plugin registers "pooling". Called once per plugin manager. All implementations run."""
+
+
+@hookspec
+def wasmcore_register_profilers(register: Callable[["Profiler"], None]) -> None:
+    """Declare profilers (`wasmcore.plugin.Profiler`), chosen by name with `config.profiler`;
+    the Engine starts the chosen one and closes it with the engine. Called once per plugin
+    manager. All implementations run."""
+
 
 @hookspec
 def wasmcore_register_settings(register: Callable[[str, type], None]) -> None:
@@ -92,18 +116,30 @@ def wasmcore_compile(engine: "Engine", module: "DecodedModule") -> "CompiledModu
     """Compile a validated module for execution.
 
     Called once per module (the result is shared by all its instances and may be cached).
-    firstresult: a backend returns None unless `engine.config.backend` is its entry-point
-    name. Implemented by backends (interp, llvm). Wrap it (`wrapper=True`) to observe
-    compilation: profilers read `compiled.code_regions()` from the result.
+    firstresult: the core's `trylast` builtin calls the engine's backend (`engine.backend`,
+    resolved by name from `wasmcore_register_backends`), so backends implement
+    `Backend.compile` rather than this hook. Wrap it (`wrapper=True`) to observe or time
+    compilation; to see the code, use `wasmcore_code_published`.
     """
+
+
+@hookspec
+def wasmcore_code_published(engine: "Engine", module: "DecodedModule",
+                            functions: "list[PublishedFunction]") -> None:
+    """Code for `functions` of `module` became callable: after a compile, after loading an
+    artifact or a cache hit (no compile then), and when a lazily compiling backend compiles
+    more. Each `PublishedFunction` has the wasm index and name, and the machine code's
+    `address`/`size` (native backends) or the Python `code` object (interp).
+    All implementations run. Implemented by profilers (perf map, JitDump)."""
 
 
 @hookspec(firstresult=True)
 def wasmcore_serialize(engine: "Engine", compiled: "CompiledModule") -> bytes | None:
     """Encode a compiled module as an AOT artifact payload (`Module.serialize()`).
 
-    Called once per `serialize()`. firstresult: the backend that compiled it answers (others
-    return None). The core wraps the payload in the artifact header (see docs/artifacts.md).
+    Called once per `serialize()`. firstresult: the core's builtin asks the engine's backend
+    (`Backend.serialize`). The core wraps the payload in the artifact header (see
+    docs/artifacts.md).
     """
 
 
@@ -117,7 +153,8 @@ def wasmcore_deserialize(engine: "Engine", module: "DecodedModule", backend: str
     backend, target, config fingerprint). firstresult: the backend named `backend` answers.
     A native backend checks `header.cpu_features` against the host here and raises
     `WasmcoreError` if the code needs features the host lacks. Return None to have the core
-    recompile the (trusted, already validated) module instead.
+    recompile the (trusted, already validated) module instead. The core's builtin asks the
+    engine's backend (`Backend.deserialize`).
     """
 
 
@@ -129,10 +166,18 @@ def wasmcore_allocate(engine: "Engine", store: "Store",
     """Provide the memories and tables a new instance defines.
 
     Called once per instantiation, before the instance's functions are built. firstresult.
-    The core's on-demand allocator is a `trylast` builtin; the pooling allocator answers when
-    `engine.config.allocation_strategy == "pooling"`. Raise `Trap` or `WasmcoreError` when the
-    allocation is refused (a store limit, a full pool).
+    The core's `trylast` builtin asks the engine's allocator (`engine.allocator`, chosen by
+    `config.allocation_strategy` among `wasmcore_register_allocators`). Raise `Trap` or
+    `WasmcoreError` when the allocation is refused (a store limit, a full pool).
     """
+
+
+@hookspec(firstresult=True)
+def wasmcore_release(engine: "Engine", store: "Store", allocation: "Allocation") -> bool | None:
+    """Take back what `wasmcore_allocate` handed out: called once per allocation when its
+    store is closed (`Store.close()`, leaving a `with Store(...)` block) or collected.
+    firstresult: the core's `trylast` builtin hands it to the engine's allocator
+    (`Allocator.release`), so a pooling allocator can reset and reuse the slot."""
 
 
 @hookspec(firstresult=True)
@@ -145,8 +190,11 @@ def wasmcore_instantiate(store: "Store", compiled: "CompiledModule",
     defined ones not yet callable) and `instance.globals` initialized. The backend makes each
     defined FuncInstance callable (sets `invoke`, and `native`/`backend` for its fast path)
     and returns its per-instance handle (anything but None), kept as `instance.handle`.
-    The core then runs element and data segments and the start function.
-    firstresult: the backend that compiled `compiled` (`compiled.backend`) answers.
+    The core then runs element and data segments and the start function. Every imported
+    host function was adapted once before (`wasmcore_host_call`); the adapters are in
+    `instance.host_calls` (aligned with the imported functions, None for wasm imports), so a
+    backend never calls hooks itself.
+    firstresult: the core's builtin calls the engine's backend (`Backend.instantiate`).
     """
 
 
@@ -155,11 +203,11 @@ def wasmcore_host_call(store: "Store", func: "FuncInstance", host: "HostFunction
                        backend: str, instance: "ModuleInstance | None") -> Callable | None:
     """Adapt one imported host function for calls from a backend's code.
 
-    Called by a backend once per imported host function when it instantiates a module (link
-    time), never per call. `instance` is the importing instance (what an `access_caller`
-    function's `Caller` sees), or None when there is none. Return the callable the backend will call, in that backend's own
-    calling convention. firstresult: the backend named `backend` answers for the functions it
-    can specialise; the core's `trylast` builtin returns the generic bits-convention
-    `invoke(*args) -> tuple`. Wrap it to trace host calls: the wrapper costs nothing when it
-    is not installed.
+    Called by the core once per imported host function when it instantiates a module (link
+    time), never per call; the results go to the backend in `instance.host_calls`. `instance`
+    is the importing instance (what an `access_caller` function's `Caller` sees). Return the
+    callable the backend will call, in that backend's calling convention. firstresult: the
+    core's `trylast` builtin asks the backend named `backend` (`Backend.host_call`) and falls
+    back to the generic bits-convention `func.invoke(*args) -> tuple`. Wrap it to trace host
+    calls: the wrapper costs nothing when it is not installed.
     """

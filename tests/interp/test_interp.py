@@ -22,14 +22,19 @@ M32 = 0xFFFFFFFF
 M64 = 0xFFFFFFFFFFFFFFFF
 
 
-def test_compile_hook_answers_only_for_interp():
+def test_interp_registers_as_a_backend_and_compiles():
     import wasmcore_interp
     from tests.interp._harness import decode
 
-    module = decode(wat2wasm("(module)"))
-    assert wasmcore_interp.wasmcore_compile(engine=fake_engine(backend="llvm"), module=module) is None
-    compiled = wasmcore_interp.wasmcore_compile(engine=fake_engine(), module=module)
+    registered = []
+    wasmcore_interp.wasmcore_register_backends(register=registered.append)
+    [backend] = registered
+    assert backend.name == "interp" and {"simd", "fuel", "epochs"} <= backend.features
+    module = decode(wat2wasm('(module (func (export "f")))'))
+    compiled = backend.compile(fake_engine(), module)
     assert compiled.backend == "interp" and compiled.code_regions() == []
+    [published] = compiled.published_functions()
+    assert published.index == 0 and published.code.co_name == "f0"
 
 
 # --- benchmarks (tiny sizes) ------------------------------------------------------------------------

@@ -49,24 +49,63 @@ def test_unknown_plugin_namespace():
 
 
 def test_unenforced_resource_settings_are_refused():
-    # A backend whose compiled modules do not declare supports_fuel (tests/limits has more).
-    from wasmcore.kernel.plugins import PluginManager
-    from wasmcore.plugin import hookimpl
+    # A backend that declares no "fuel" (tests/limits/test_capabilities.py has more).
+    from tests.kernel._backends import WASM_2_0, DelegatingBackend, engine_with_backend
 
-    class Compiled:
-        backend = "nofuel"
+    with pytest.raises(ConfigError, match="consume_fuel.*'nofuel'"):
+        engine_with_backend(DelegatingBackend("nofuel", WASM_2_0), consume_fuel=True)
 
-    class NoFuel:
-        @hookimpl
-        def wasmcore_compile(self, engine, module):
-            return Compiled() if engine.config.backend == "nofuel" else None
 
+def test_unknown_config_attribute_is_an_attribute_error():
     config = wasmcore.Config()
-    config.backend = "nofuel"
-    config.consume_fuel = True
-    engine = wasmcore.Engine(config, plugins=PluginManager(plugins=[("nofuel", NoFuel())]))
-    with pytest.raises(ConfigError, match="consume_fuel"):
-        wasmcore.Module(engine, "(module)")
+    with pytest.raises(AttributeError):
+        config.consume_feul = True  # misspelt: never silently ignored
+    with pytest.raises(ConfigError, match="unknown setting"):
+        config.set("consume_feul", True)
+
+
+@pytest.mark.parametrize("setting, value, feature", [
+    ("debug_info", True, "debug_info"),
+    ("cranelift_debug_verifier", True, "debug_verifier"),
+    ("wasm_relaxed_simd_deterministic", True, "relaxed_simd_deterministic"),
+])
+def test_settings_no_backend_implements_are_refused(backend, setting, value, feature):
+    config = wasmcore.Config()
+    config.backend = backend
+    setattr(config, setting, value)
+    with pytest.raises(ConfigError, match=f"{setting}.*{feature}"):
+        wasmcore.Engine(config)
+
+
+def test_parallel_compilation_true_needs_a_backend_that_does_it(backend):
+    config = wasmcore.Config()
+    config.backend = backend
+    config.parallel_compilation = False  # always honoured: compile on one thread
+    wasmcore.Engine(config)
+    config.parallel_compilation = True
+    with pytest.raises(ConfigError, match="parallel_compilation"):
+        wasmcore.Engine(config)
+
+
+def test_unclaimed_profiler_and_allocator_names_are_refused(backend):
+    config = wasmcore.Config()
+    config.backend = backend
+    config.profiler = "perfmap"
+    with pytest.raises(ConfigError, match="unknown profiler 'perfmap'; installed profilers: none"):
+        wasmcore.Engine(config)
+    config = wasmcore.Config()
+    config.backend = backend
+    config.allocation_strategy = "pooling"
+    with pytest.raises(ConfigError, match="unknown allocation strategy 'pooling'.*on-demand"):
+        wasmcore.Engine(config)
+
+
+def test_an_explicit_proposal_the_backend_lacks_is_refused(backend):
+    config = wasmcore.Config()
+    config.backend = backend
+    config.wasm_gc = True  # no backend implements GC yet
+    with pytest.raises(ConfigError, match=f"backend '{backend}' does not support the gc proposal"):
+        wasmcore.Engine(config)
 
 
 def test_toml_file(tmp_path):

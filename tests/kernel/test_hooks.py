@@ -221,3 +221,127 @@ def test_hook_wasmcore_host_call(backend, wat_to_binary):
     assert instance.exports(store)["f"](store, 21) == 42
     assert calls == ["h"]
     assert importers == [instance._instance]  # the importing instance, for Caller
+
+
+def test_hook_wasmcore_register_backends(backend, wat_to_binary):
+    from tests.kernel._backends import WASM_2_0, DelegatingBackend, Registers
+
+    engine = engine_with("mine", Registers(DelegatingBackend("mine", WASM_2_0)))
+    assert engine.backend.name == "mine" and "mine" in engine.plugins.backends()
+    assert call_add(engine, wat_to_binary(ADD)) == 5
+
+
+def test_hook_wasmcore_register_allocators(backend, wat_to_binary):
+    from wasmcore.plugin import Allocation, Allocator
+
+    events = []
+
+    class Recording(Allocator):
+        name = "recording"
+
+        def allocate(self, engine, store, module):
+            from wasmcore.runtime import MemoryInstance
+
+            events.append("allocate")
+            return Allocation(memories=[MemoryInstance(t) for t in module.memories])
+
+        def release(self, engine, store, allocation):
+            events.append(("release", len(allocation.memories)))
+
+    class Plugin:
+        @hookimpl
+        def wasmcore_register_allocators(self, register):
+            register(Recording())
+
+    config = wasmcore.Config()
+    config.allocation_strategy = "recording"
+    engine = engine_with(backend, Plugin(), config=config)
+    with wasmcore.Store(engine) as store:
+        wasmcore.Instance(store, wasmcore.Module(engine, wat_to_binary("(module (memory 1))")), [])
+        assert events == ["allocate"]
+    assert events == ["allocate", ("release", 1)]
+
+
+def test_hook_wasmcore_release(backend, wat_to_binary):
+    released = []
+
+    class Observer:
+        @hookimpl(wrapper=True)
+        def wasmcore_release(self, store, allocation):
+            released.append((store, len(allocation.memories)))
+            return (yield)
+
+    engine = engine_with(backend, Observer())
+    module = wasmcore.Module(engine, wat_to_binary('(module (memory (export "m") 1))'))
+    store = wasmcore.Store(engine)
+    memory = wasmcore.Instance(store, module, []).exports(store)["m"]
+    memory.write(store, b"secret", 0)
+    store.close()
+    assert released == [(store, 1)]
+    assert memory._memory.size == 0  # released: nothing of it stays readable
+    store.close()  # idempotent
+    assert len(released) == 1
+    with pytest.raises(WasmcoreError, match="closed"):
+        wasmcore.Instance(store, module, [])
+    # A store that is dropped without close() is released when collected.
+    import gc
+
+    store = wasmcore.Store(engine)
+    wasmcore.Instance(store, module, [])
+    del store, memory
+    gc.collect()
+    assert released[-1] == (None, 1)
+
+
+def test_hook_wasmcore_register_profilers(backend, wat_to_binary):
+    from wasmcore.plugin import Profiler
+
+    sessions = []
+
+    class Session:
+        def __init__(self):
+            self.functions, self.closed = [], False
+
+        def code_published(self, module, functions):
+            self.functions.extend(f.name for f in functions)
+
+        def close(self):
+            self.closed = True
+
+    class Names(Profiler):
+        name = "names"
+
+        def start(self, engine):
+            sessions.append(Session())
+            return sessions[-1]
+
+    class Plugin:
+        @hookimpl
+        def wasmcore_register_profilers(self, register):
+            register(Names())
+
+    config = wasmcore.Config()
+    config.profiler = "names"
+    engine = engine_with(backend, Plugin(), config=config)
+    assert call_add(engine, wat_to_binary(ADD.replace("(func", "(func $add"))) == 5
+    assert sessions[0].functions == ["add"]
+    engine.close()
+    assert sessions[0].closed
+
+
+def test_hook_wasmcore_code_published(backend, wat_to_binary):
+    seen = []
+
+    class Observer:
+        @hookimpl
+        def wasmcore_code_published(self, module, functions):
+            seen.append([(f.index, f.name, f.address > 0 or f.code is not None)
+                         for f in functions])
+
+    config = wasmcore.Config()
+    engine = engine_with(backend, Observer(), config=config)
+    binary = wat_to_binary(ADD.replace("(func", "(func $add"))
+    module = wasmcore.Module(engine, binary)
+    assert seen == [[(0, "add", True)]]
+    wasmcore.Module.deserialize(engine, module.serialize())  # no compile: published again
+    assert seen == [[(0, "add", True)]] * 2

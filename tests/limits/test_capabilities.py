@@ -1,60 +1,36 @@
-"""Backends declare which resource controls they enforce (`supports_fuel` / `supports_epochs`
-on their CompiledModule); the core refuses the others with a clear ConfigError."""
+"""Backends declare which resource controls they enforce (the "fuel" and "epochs" features of
+their `Backend`); the Engine refuses the others with a clear ConfigError."""
 
 from __future__ import annotations
 
 import pytest
 
 import wasmcore
-from wasmcore.kernel.plugins import PluginManager
 from wasmcore.errors import ConfigError
-from wasmcore.plugin import hookimpl
+from tests.kernel._backends import WASM_2_0, DelegatingBackend, engine_with_backend
 
 
-class _Compiled:
-    def __init__(self, backend, **features):
-        self.backend = backend
-        for name, value in features.items():
-            setattr(self, name, value)
-
-
-class _Backend:
-    """A backend whose compiled modules declare the given features."""
-
-    def __init__(self, name, **features):
-        self.name, self.features = name, features
-
-    @hookimpl
-    def wasmcore_compile(self, engine, module):
-        if engine.config.backend == self.name:
-            return _Compiled(self.name, **self.features)
-        return None
-
-
-def engine_for(plugin, **settings):
-    config = wasmcore.Config()
-    config.backend = plugin.name
-    for name, value in settings.items():
-        setattr(config, name, value)
-    return wasmcore.Engine(config, plugins=PluginManager(plugins=[(plugin.name, plugin)]))
-
-
-@pytest.mark.parametrize("setting, feature", [("consume_fuel", "supports_fuel"),
-                                              ("epoch_interruption", "supports_epochs")])
+@pytest.mark.parametrize("setting, feature", [("consume_fuel", "fuel"),
+                                              ("epoch_interruption", "epochs")])
 def test_a_backend_without_the_feature_is_refused(setting, feature):
-    engine = engine_for(_Backend("plain"), **{setting: True})
     with pytest.raises(ConfigError) as info:
-        wasmcore.Module(engine, "(module)")
+        engine_with_backend(DelegatingBackend("plain", WASM_2_0), **{setting: True})
     assert setting in str(info.value) and "'plain'" in str(info.value)
-    assert feature in str(info.value)
-    wasmcore.Module(engine_for(_Backend("plain")), "(module)")  # without the setting: fine
+    assert repr(feature) in str(info.value)
+    engine = engine_with_backend(DelegatingBackend("plain", WASM_2_0))  # without: fine
+    wasmcore.Module(engine, "(module)")
 
 
 def test_a_backend_declaring_the_feature_is_accepted():
-    plugin = _Backend("capable", supports_fuel=True, supports_epochs=False)
-    wasmcore.Module(engine_for(plugin, consume_fuel=True), "(module)")
+    backend = DelegatingBackend("capable", WASM_2_0 | {"fuel"})
+    engine = engine_with_backend(backend, consume_fuel=True)
+    store = wasmcore.Store(engine)
+    store.set_fuel(1000)
+    module = wasmcore.Module(engine, '(module (func (export "f") (loop (br 0))))')
+    with pytest.raises(wasmcore.Trap):  # the delegate (interp) really meters it
+        wasmcore.Instance(store, module, []).exports(store)["f"](store)
     with pytest.raises(ConfigError, match="epoch_interruption"):
-        wasmcore.Module(engine_for(plugin, consume_fuel=True, epoch_interruption=True), "(module)")
+        engine_with_backend(backend, consume_fuel=True, epoch_interruption=True)
 
 
 def test_each_installed_backend_enforces_or_refuses(backend):
@@ -62,12 +38,12 @@ def test_each_installed_backend_enforces_or_refuses(backend):
         config = wasmcore.Config()
         config.backend = backend
         setattr(config, setting, True)
-        engine = wasmcore.Engine(config)
         try:
-            mod = wasmcore.Module(engine, "(module (func (export \"f\") (loop (br 0))))")
+            engine = wasmcore.Engine(config)
         except ConfigError as error:
             assert setting in str(error)
             continue
+        mod = wasmcore.Module(engine, "(module (func (export \"f\") (loop (br 0))))")
         # accepted: then it must stop an infinite loop (no fuel / no deadline -> at once)
         store = wasmcore.Store(engine)
         with pytest.raises(wasmcore.Trap):

@@ -26,12 +26,17 @@ class Settings(msgspec.Struct, kw_only=True):
     epoch_interruption: bool = False
     max_wasm_stack: int = DEFAULT_MAX_WASM_STACK
     features: WasmFeatures = WasmFeatures()
-    allocation_strategy: Literal["on-demand", "pooling"] = "on-demand"
-    profiler: str | None = None
+    allocation_strategy: str = "on-demand"  # an allocator's registered name
+    profiler: str | None = None  # a profiler's registered name
     cache: str | None = None  # a directory for compiled code, or None
     debug_info: bool = False
+    debug_verifier: bool = False
+    relaxed_simd_deterministic: bool = False
     target: str | None = None  # a target triple for cross-compilation, None = host
-    parallel_compilation: bool = True
+    parallel_compilation: bool | None = None  # None: as the backend does by default
+    # Proposals the user enabled explicitly: the Engine refuses these if the backend lacks
+    # them, where a default-on proposal the backend lacks is only turned off.
+    explicit_features: frozenset[str] = frozenset()
     # Namespaced plugin settings as given ({"llvm": {"opt_level": 3}}); each plugin's schema
     # (wasmcore_register_settings) converts and checks its namespace when the Engine is built.
     plugins: dict[str, dict[str, Any]] = {}
@@ -67,6 +72,10 @@ class Config:
     default so a whole test run or application can switch.
     """
 
+    # Slots: a misspelt setting (`config.consume_feul = True`) is an AttributeError, never
+    # silently ignored.
+    __slots__ = ("_settings", "_features")
+
     def __init__(self) -> None:
         self._settings = Settings(backend=os.environ.get(BACKEND_ENV) or DEFAULT_BACKEND)
         self._features: dict[str, bool] = {}
@@ -77,6 +86,8 @@ class Config:
         settings = msgspec.structs.replace(self._settings)
         if self._features:
             settings.features = msgspec.structs.replace(settings.features, **self._features)
+            settings.explicit_features = frozenset(
+                name for name, enabled in self._features.items() if enabled)
         return settings
 
     @classmethod
@@ -141,10 +152,9 @@ class Config:
 
     @allocation_strategy.setter
     def allocation_strategy(self, strategy: str) -> None:
-        if strategy not in ("on-demand", "pooling"):
-            raise ConfigError(f"setting 'allocation_strategy' expects 'on-demand' or 'pooling', "
-                              f"got {strategy!r}")
-        self._settings.allocation_strategy = strategy  # type: ignore[assignment]
+        """An allocator's name ("on-demand", or "pooling" with the pooling plugin); the Engine
+        refuses a name no installed plugin registers."""
+        self._put("allocation_strategy", strategy, str)
 
     @property
     def opt_level(self) -> str:
@@ -186,11 +196,13 @@ class Config:
 
     @property
     def cranelift_debug_verifier(self) -> bool:
-        return False
+        return self._settings.debug_verifier
 
     @cranelift_debug_verifier.setter
     def cranelift_debug_verifier(self, enable: bool) -> None:
-        self._put_flag("cranelift_debug_verifier", enable)
+        """Verify generated code; the Engine refuses True unless the backend declares
+        'debug_verifier'."""
+        self._put("debug_verifier", enable, bool)
 
     @property
     def consume_fuel(self) -> bool:
@@ -247,15 +259,21 @@ class Config:
 
     @property
     def parallel_compilation(self) -> bool:
-        return self._settings.parallel_compilation
+        return bool(self._settings.parallel_compilation)
 
     @parallel_compilation.setter
     def parallel_compilation(self, enable: bool) -> None:
+        """True asks for functions compiled on several threads: the Engine refuses it unless
+        the backend declares 'parallel_compilation'. False is always honoured."""
         self._put("parallel_compilation", enable, bool)
 
-    def _put_flag(self, name: str, value: Any) -> None:
-        if not isinstance(value, bool):
-            raise ConfigError(f"setting {name!r} expects bool, got {value!r}")
+    @property
+    def wasm_relaxed_simd_deterministic(self) -> bool:
+        return self._settings.relaxed_simd_deterministic
+
+    @wasm_relaxed_simd_deterministic.setter
+    def wasm_relaxed_simd_deterministic(self, enable: bool) -> None:
+        self._put("relaxed_simd_deterministic", enable, bool)
 
     def __repr__(self) -> str:
         return f"Config({self.settings()!r})"
@@ -275,7 +293,4 @@ def _feature_property(name: str, field: str) -> property:
 
 for _name, _field in _FEATURE_PROPERTIES.items():
     setattr(Config, _name, _feature_property(_name, _field))
-# wasmtime-py spelling for deterministic relaxed SIMD; accepted, with nothing to switch yet.
-Config.wasm_relaxed_simd_deterministic = property(  # type: ignore[attr-defined]
-    lambda self: False, lambda self, value: self._put_flag("wasm_relaxed_simd_deterministic", value))
 del _name, _field

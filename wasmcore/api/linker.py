@@ -10,7 +10,7 @@ from wasmcore.api.instance import Instance, unwrap_extern, wrap_extern
 from wasmcore.api.module import Module
 from wasmcore.api.types import FuncType
 from wasmcore.errors import LinkError, WasmcoreError
-from wasmcore.plugin import HostFunction
+from wasmcore.plugin import HostFunction, StashKey
 from wasmcore.syntax.types import ExternKind
 
 _KIND_NAMES = {ExternKind.FUNC: "function", ExternKind.TABLE: "table",
@@ -23,9 +23,11 @@ class Linker:
             raise TypeError("expected an Engine")
         self.engine = engine
         self.allow_shadowing = False
-        # (module, name) -> a runtime object, or a HostFunction instantiated per store.
+        # (module, name) -> a runtime object, or a HostFunction instantiated per store. The
+        # per-store FuncInstances live in each store's stash under this linker's own key, so
+        # the linker never keeps a dropped store alive.
         self._items: dict[tuple[str, str], Any] = {}
-        self._per_store: dict[tuple[int, str, str], Any] = {}
+        self._per_store_key: StashKey[dict] = StashKey("linker host functions")
 
     def _insert(self, module: str, name: str, item: Any) -> None:
         key = (module, name)
@@ -75,12 +77,11 @@ class Linker:
     def _resolve(self, store: Any, module: str, name: str) -> Any:
         item = self._items.get((module, name))
         if isinstance(item, HostFunction):
-            key = (id(store), module, name)
-            cached = self._per_store.get(key)
-            if cached is None or cached[0] is not store:
-                cached = (store, host_func_instance(store, item))
-                self._per_store[key] = cached
-            return cached[1]
+            defined = store.stash.setdefault(self._per_store_key, {})
+            func = defined.get((module, name))
+            if func is None or func.host is not item:
+                func = defined[(module, name)] = host_func_instance(store, item)
+            return func
         return item
 
     def _unknown_imports(self, module: Module):

@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from wasmcore.api.engine import Engine
+from wasmcore.kernel import pipeline
 from wasmcore.api.types import ExportType, ImportType, extern_type
 from wasmcore.syntax.types import DecodedModule, ExternKind
 
@@ -22,34 +23,15 @@ class Module:
             raise TypeError("expected an Engine")
         if not isinstance(wasm, (bytes, bytearray, memoryview, str)):
             raise TypeError("expected bytes or str")
-        data = wasm if isinstance(wasm, str) else bytes(wasm)
-        cache = None
-        if engine.config.cache:
-            from wasmcore.kernel.cache import CodeCache
-
-            cache = CodeCache(engine)
-            key = data.encode("utf-8") if isinstance(data, str) else data
-            cached = cache.load(engine, key)
-            if cached is not None:
-                self._init(engine, cached._module, cached._compiled)
-                return
-        plugins = engine.plugins
-        decoded = plugins.decode(engine, data)
-        plugins.validate(engine, decoded)
-        self._init(engine, decoded, plugins.compile(engine, decoded))
-        if cache is not None:
-            cache.store(engine, key, self)
-
-    def _init(self, engine: Engine, decoded: DecodedModule, compiled: Any) -> None:
-        engine.check_compiled(compiled)  # fuel/epochs need a backend that enforces them
         self.engine = engine
-        self._module = decoded
-        self._compiled = compiled
+        self._module, self._compiled = pipeline.load(engine, wasm)
 
     @classmethod
     def _from_parts(cls, engine: Engine, decoded: DecodedModule, compiled: Any) -> "Module":
         self = cls.__new__(cls)
-        self._init(engine, decoded, compiled)
+        self.engine = engine
+        self._module = decoded
+        self._compiled = compiled
         return self
 
     @classmethod
@@ -66,8 +48,9 @@ class Module:
     @staticmethod
     def validate(engine: Engine, wasm: bytes | str) -> None:
         """Decode and validate without compiling; raises DecodeError/ValidationError."""
-        decoded = engine.plugins.decode(engine, wasm)
-        engine.plugins.validate(engine, decoded)
+        if not isinstance(engine, Engine):
+            raise TypeError("expected an Engine")
+        pipeline.read(engine, wasm)
 
     @property
     def name(self) -> str | None:
@@ -87,13 +70,13 @@ class Module:
     def serialize(self) -> bytes:
         from wasmcore.kernel.artifact import serialize
 
-        return serialize(self)
+        return serialize(self.engine, self._module, self._compiled)
 
     @classmethod
     def deserialize(cls, engine: Engine, encoded: bytes) -> "Module":
-        from wasmcore.kernel.artifact import deserialize
-
-        return deserialize(engine, encoded)
+        if not isinstance(engine, Engine):
+            raise TypeError("expected an Engine")
+        return cls._from_parts(engine, *pipeline.deserialize(engine, encoded))
 
     @classmethod
     def deserialize_file(cls, engine: Engine, path: str | os.PathLike) -> "Module":

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import weakref
+
 from wasmcore.api.engine import Engine
 from wasmcore.errors import Trap, TrapCode, WasmcoreError
+from wasmcore.plugin import Stash
 
 _PAGE = 65536
 
@@ -208,29 +211,66 @@ class StoreLimitsBuilder:
 
 class Store:
     """All wasm objects live in a store: `Store(engine=None, data=None)`. `data` is free for the
-    host; `stash` holds plugin state keyed by `wasmcore.plugin.StashKey`."""
+    host; `stash` holds plugin state keyed by `wasmcore.plugin.StashKey`.
+
+    `close()` (or leaving `with Store(engine) as store:`) ends the store: every instance's
+    memories and tables go back to the allocator through `wasmcore_release` (a pooling
+    allocator reuses the slot), and the store can no longer instantiate. A store that is
+    simply dropped is released the same way when it is collected."""
 
     def __init__(self, engine: Engine | None = None, data: Any = None):
         if engine is not None and not isinstance(engine, Engine):
             raise TypeError("expected an Engine")
         self.engine = engine if engine is not None else Engine()
         self.data = data
-        self.stash: dict = {}
+        self.stash = Stash()
         self.instances: list = []
         self.wasi_config: Any = None
         # One limiter for the store's life: memories and tables keep a reference to it, so
         # limits set later still apply to them.
         self._limiter = StoreLimits()
         self.vm = VMState(self)
+        self._allocations: list = []
+        self._closed = False
+        # The finalizer holds the engine and the allocation list, never the store itself.
+        self._finalizer = weakref.finalize(self, _release_allocations, self.engine,
+                                           self._allocations)
 
     def set_wasi(self, wasi: Any) -> None:
         """Give this store's WASI functions their configuration (a `WasiConfig`)."""
-        from wasmcore._wasi_config import WasiConfig
+        from wasmcore.wasi.config import WasiConfig
+        from wasmcore.wasi import WASI_CONTEXT
 
         if not isinstance(wasi, WasiConfig):
             raise TypeError("expected a WasiConfig")
         self.wasi_config = wasi
-        self.stash.pop("wasi", None)
+        self.stash.pop(WASI_CONTEXT, None)
+
+    # --- life cycle ------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Release every instance's memories and tables now (idempotent). Using the store's
+        instances afterwards traps (their memories are empty) or raises."""
+        if self._closed:
+            return
+        self._closed = True
+        self._finalizer.detach()
+        _release_allocations(self.engine, self._allocations, self)
+        self.instances.clear()
+        self.stash.clear()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise WasmcoreError("the store is closed")
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
 
     def gc(self) -> None:
         """Reference counting frees unreachable externrefs already; kept for wasmtime-py."""
@@ -300,3 +340,10 @@ class Store:
     def limits(self) -> StoreLimits:
         """The store's limiter (its counts of instances, tables and memories included)."""
         return self._limiter
+
+
+def _release_allocations(engine: Engine, allocations: list, store: "Store | None" = None) -> None:
+    """Hand each allocation back through `wasmcore_release` (store is None when the store
+    was collected rather than closed)."""
+    while allocations:
+        engine.plugins.release(engine, store, allocations.pop())

@@ -88,6 +88,7 @@ def instantiate(store, module, externs: Sequence[Any]) -> ModuleInstance:
     engine = store.engine
     if module.engine is not engine and module.engine.config.backend != engine.config.backend:
         raise WasmcoreError("module and store were made by engines with different backends")
+    store._check_open()
     decoded = module._module
     if len(externs) != len(decoded.imports):
         raise LinkError(f"expected {len(decoded.imports)} imports, got {len(externs)}")
@@ -97,7 +98,17 @@ def instantiate(store, module, externs: Sequence[Any]) -> ModuleInstance:
         check_import(imp, expected, provided)
         (instance.funcs, instance.tables, instance.memories, instance.globals)[imp.kind].append(provided)
 
+    # Host functions are adapted once, here, for the backend's calling convention: backends
+    # never call hooks themselves while they instantiate.
+    backend = engine.backend.name
+    instance.host_calls = [
+        engine.plugins.host_call(store, func, func.host, backend, instance)
+        if func.host is not None else None
+        for func in instance.funcs]
+
     allocation = engine.plugins.allocate(engine, store, decoded)
+    instance.allocation = allocation
+    store._allocations.append(allocation)
     instance.memories.extend(allocation.memories)
     instance.tables.extend(allocation.tables)
 

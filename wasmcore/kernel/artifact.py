@@ -9,8 +9,8 @@ import platform
 
 import msgspec
 
-import wasmcore
 from wasmcore.errors import WasmcoreError
+from wasmcore.kernel.version import __version__
 from wasmcore.syntax.types import DecodedModule
 
 MAGIC = b"WASMCORE"
@@ -90,18 +90,14 @@ def fingerprint(engine) -> str:
 
 def header_for(engine, compiled) -> ArtifactHeader:
     target = getattr(compiled, "target", None)
-    return ArtifactHeader(FORMAT_VERSION, wasmcore.__version__, engine.config.backend,
+    return ArtifactHeader(FORMAT_VERSION, __version__, engine.config.backend,
                           normalize_target(target) if target else ANY_TARGET,
                           getattr(compiled, "cpu_features", "") or "", fingerprint(engine))
 
 
-def serialize_parts(engine, decoded: DecodedModule, compiled) -> bytes:
+def serialize(engine, decoded: DecodedModule, compiled) -> bytes:
     payload = engine.plugins.serialize(engine, compiled) or b""
     return MAGIC + msgspec.msgpack.encode(Artifact(header_for(engine, compiled), decoded, payload))
-
-
-def serialize(module) -> bytes:
-    return serialize_parts(module.engine, module._module, module._compiled)
 
 
 def _check_header(engine, found: ArtifactHeader) -> None:
@@ -109,8 +105,8 @@ def _check_header(engine, found: ArtifactHeader) -> None:
         raise WasmcoreError(f"compiled artifact is incompatible with this engine: it was made "
                             f"{what} {theirs!r}, this engine needs {ours!r}")
 
-    if found.wasmcore_version != wasmcore.__version__:
-        refuse("by wasmcore", found.wasmcore_version, wasmcore.__version__)
+    if found.wasmcore_version != __version__:
+        refuse("by wasmcore", found.wasmcore_version, __version__)
     if found.backend != engine.config.backend:
         refuse("for backend", found.backend, engine.config.backend)
     if found.target != ANY_TARGET and found.target != engine_target(engine):
@@ -119,9 +115,11 @@ def _check_header(engine, found: ArtifactHeader) -> None:
         refuse("with settings (fingerprint)", found.config_fingerprint, fingerprint(engine))
 
 
-def deserialize(engine, encoded: bytes):
-    from wasmcore.api.module import Module
-
+def load_artifact(engine, encoded: bytes) -> Artifact:
+    """Decode an artifact and check its header against `engine` (kernel/pipeline.py then has
+    the backend rebuild the compiled module)."""
+    if not isinstance(encoded, (bytes, bytearray, memoryview)):
+        raise TypeError(f"expected bytes, got {type(encoded).__name__}")
     encoded = bytes(encoded)
     if not encoded.startswith(MAGIC):
         raise WasmcoreError("not a wasmcore compiled artifact (bad magic)")
@@ -140,8 +138,4 @@ def deserialize(engine, encoded: bytes):
     except (msgspec.DecodeError, msgspec.ValidationError) as error:
         raise WasmcoreError(f"corrupt compiled artifact: {error}") from None
     _check_header(engine, artifact.header)
-    compiled = engine.plugins.deserialize(engine, artifact.module, artifact.header.backend,
-                                          artifact.payload, artifact.header)
-    if compiled is None:  # the backend keeps no payload: compile the trusted, validated module
-        compiled = engine.plugins.compile(engine, artifact.module)
-    return Module._from_parts(engine, artifact.module, compiled)
+    return artifact

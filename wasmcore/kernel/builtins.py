@@ -1,12 +1,13 @@
 """The core's own plugins, registered through the same manager as any other: the binary and
-text decoders and the validator (essential), the on-demand allocator and the generic host call
-adapter (`trylast` defaults a plugin can override)."""
+text decoders and the validator (essential), the on-demand allocator, and the dispatchers that
+turn the compile / instantiate / host-call / allocate / code-published hooks into calls on the
+engine's chosen backend, allocator and profiler (`trylast` defaults other plugins can wrap)."""
 
 from __future__ import annotations
 
 import hashlib
 
-from wasmcore.plugin import Allocation, hookimpl
+from wasmcore.plugin import Allocation, Allocator, hookimpl
 
 
 
@@ -17,6 +18,29 @@ def looks_like_text(data) -> bool:
         return True
     head = bytes(data[:256]).lstrip()
     return head[:1] in (b"(", b";")
+
+
+def read_with_features(engine, data, features) -> bool:
+    """Would the core's decoders and validator accept `data` with `features`? (The pipeline
+    asks this on its error path to name the proposal a backend lacks.)"""
+    from wasmcore.errors import DecodeError, ValidationError
+
+    try:
+        if looks_like_text(data):
+            from wasmcore.text import parse_module
+
+            text = data if isinstance(data, str) else bytes(data).decode("utf-8")
+            module = parse_module(text, features)
+        else:
+            from wasmcore.binary import decode_module
+
+            module = decode_module(bytes(data), features)
+        from wasmcore.valid import validate_module
+
+        validate_module(module, features)
+    except (DecodeError, ValidationError, UnicodeDecodeError):
+        return False
+    return True
 
 
 class BinaryDecoder:
@@ -59,9 +83,12 @@ class CoreValidator:
         validate_module(module, engine.config.features)
 
 
-class OnDemandAllocator:
-    @hookimpl(trylast=True)
-    def wasmcore_allocate(self, engine, store, module):
+class OnDemandAllocator(Allocator):
+    """Wasmtime's default: every instance gets fresh memories and tables, freed with it."""
+
+    name = "on-demand"
+
+    def allocate(self, engine, store, module):
         from wasmcore.runtime import MemoryInstance, TableInstance
 
         limiter = store._limiter
@@ -72,17 +99,66 @@ class OnDemandAllocator:
             tables=[TableInstance(table_type, None, limiter) for table_type in module.tables],
         )
 
+    def release(self, engine, store, allocation):
+        for memory in allocation.memories:
+            memory.release()
+        allocation.memories.clear()
+        allocation.tables.clear()
 
-class GenericHostCall:
+
+class Registrations:
+    @hookimpl
+    def wasmcore_register_allocators(self, register):
+        register(OnDemandAllocator())
+
+
+class Dispatch:
+    """The hooks' default answers: ask the engine's backend, allocator and profiler. Other
+    plugins wrap these hooks to observe them (a wrapper sees every backend's work)."""
+
     @hookimpl(trylast=True)
-    def wasmcore_host_call(self, store, func, host, backend):
-        return func.invoke
+    def wasmcore_compile(self, engine, module):
+        return engine.backend.compile(engine, module)
+
+    @hookimpl(trylast=True)
+    def wasmcore_serialize(self, engine, compiled):
+        return engine.backend.serialize(engine, compiled)
+
+    @hookimpl(trylast=True)
+    def wasmcore_deserialize(self, engine, module, backend, payload, header):
+        if backend != engine.backend.name:
+            return None
+        return engine.backend.deserialize(engine, module, payload, header)
+
+    @hookimpl(trylast=True)
+    def wasmcore_instantiate(self, store, compiled, instance):
+        return store.engine.backend.instantiate(store, compiled, instance)
+
+    @hookimpl(trylast=True)
+    def wasmcore_host_call(self, store, func, host, backend, instance):
+        adapter = store.engine.backend.host_call(store, func, host, instance)
+        return adapter if adapter is not None else func.invoke
+
+    @hookimpl(trylast=True)
+    def wasmcore_allocate(self, engine, store, module):
+        return engine.allocator.allocate(engine, store, module)
+
+    @hookimpl(trylast=True)
+    def wasmcore_release(self, engine, store, allocation):
+        engine.allocator.release(engine, store, allocation)
+        return True
+
+    @hookimpl
+    def wasmcore_code_published(self, engine, module, functions):
+        session = engine._profiler_session
+        if session is not None:
+            session.code_published(module, functions)
 
 
 BUILTINS = (
     ("wasmcore.binary", BinaryDecoder()),
     ("wasmcore.text", TextDecoder()),
     ("wasmcore.valid", CoreValidator()),
-    ("wasmcore.ondemand", OnDemandAllocator()),
-    ("wasmcore.hostcall", GenericHostCall()),
+    ("wasmcore.registrations", Registrations()),
+    ("wasmcore.dispatch", Dispatch()),
 )

@@ -13,9 +13,9 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-import wasmcore
-from wasmcore.kernel.log import get_logger
 from wasmcore.errors import WasmcoreError
+from wasmcore.kernel.log import get_logger
+from wasmcore.kernel.version import __version__
 
 log = get_logger("wasmcore.cache")
 
@@ -51,36 +51,33 @@ class CodeCache:
         from wasmcore.kernel.artifact import engine_target, fingerprint
 
         settings = engine.config
-        self.root = cache_directory(settings.cache) / f"wasmcore-{wasmcore.__version__}" / (
+        self.root = cache_directory(settings.cache) / f"wasmcore-{__version__}" / (
             f"{settings.backend}-{engine_target(engine)}-{fingerprint(engine)}")
 
     def _path(self, data: bytes) -> Path:
         return self.root / f"{hashlib.sha256(data).hexdigest()}.cwasm"
 
-    def load(self, engine, data: bytes):
-        from wasmcore.kernel.artifact import deserialize
-
+    def read(self, data: bytes) -> bytes | None:
+        """The cached artifact of the module bytes `data`, or None."""
         path = self._path(data)
         try:
             encoded = path.read_bytes()
         except OSError:
             return None
-        try:
-            module = deserialize(engine, encoded)
-        except WasmcoreError as error:
-            log.debug("cache.stale", path=str(path), error=str(error))
-            try:
-                path.unlink()
-            except OSError:
-                pass
-            return None
         log.debug("cache.hit", path=str(path))
-        return module
+        return encoded
 
-    def store(self, engine, data: bytes, module) -> None:
+    def discard(self, data: bytes, reason: Exception) -> None:
+        path = self._path(data)
+        log.debug("cache.stale", path=str(path), error=str(reason))
+        try:
+            path.unlink()
+        except OSError:
+            pass
+
+    def write(self, data: bytes, encoded: bytes) -> None:
         path = self._path(data)
         try:
-            encoded = module.serialize()
             path.parent.mkdir(parents=True, exist_ok=True)
             # Write then rename: a concurrent reader sees the whole artifact or none.
             fd, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
@@ -88,5 +85,5 @@ class CodeCache:
                 file.write(encoded)
             os.replace(temporary, path)
             log.debug("cache.stored", path=str(path), bytes=len(encoded))
-        except (OSError, WasmcoreError) as error:
+        except OSError as error:
             log.debug("cache.unwritable", path=str(path), error=str(error))

@@ -20,8 +20,8 @@ import pluggy
 from wasmcore import hookspecs
 from wasmcore.kernel import builtins as _builtins
 from wasmcore.kernel.log import enabled as log_enabled, get_logger
-from wasmcore.errors import PluginError
-from wasmcore.plugin import PROJECT_NAME
+from wasmcore.errors import ConfigError, PluginError
+from wasmcore.plugin import FEATURES, PROJECT_NAME, Allocator, Backend, Profiler
 
 log = get_logger("wasmcore.plugins")
 
@@ -84,8 +84,34 @@ class PluginManager(pluggy.PluginManager):
             if not self.is_blocked(name):
                 self.register(plugin, name=name)
         self.check_pending()
+        self._backends = self._collect("wasmcore_register_backends", "backend", Backend)
+        self._allocators = self._collect("wasmcore_register_allocators", "allocator", Allocator)
+        self._profilers = self._collect("wasmcore_register_profilers", "profiler", Profiler)
         if log_enabled("wasmcore.plugins", "debug"):
             self.add_hookcall_monitoring(self._before_hook, self._after_hook)
+
+    def _collect(self, hook_name: str, what: str, kind: type) -> dict[str, Any]:
+        """Run one `register_*` hook: name -> object, refusing duplicates and non-`kind`s."""
+        found: dict[str, Any] = {}
+
+        def register(item: Any) -> None:
+            if not isinstance(item, kind):
+                raise PluginError(f"{hook_name} expects a wasmcore.plugin.{kind.__name__}, got "
+                                  f"{item!r}")
+            if not isinstance(item.name, str) or not item.name:
+                raise PluginError(f"a registered {what} needs a name, got {item.name!r}")
+            if item.name in found:
+                raise PluginError(f"two plugins register a {what} named {item.name!r}")
+            if kind is Backend:
+                unknown = set(item.features) - FEATURES
+                if unknown:
+                    raise PluginError(f"backend {item.name!r} declares unknown features: "
+                                      f"{', '.join(sorted(unknown))} (known: "
+                                      f"{', '.join(sorted(FEATURES))})")
+            found[item.name] = item
+
+        getattr(self.hook, hook_name)(register=register)
+        return found
 
     def _load_entry_points(self) -> None:
         for entry_point in _scan_entry_points():
@@ -122,9 +148,33 @@ class PluginManager(pluggy.PluginManager):
         return sorted(infos, key=lambda info: (not info.builtin, info.name))
 
     def backends(self) -> list[str]:
-        """Names of the installed plugins implementing `wasmcore_compile` (the backends)."""
-        return sorted(impl.plugin_name for impl in self.hook.wasmcore_compile.get_hookimpls()
-                      if not impl.plugin_name.startswith("wasmcore."))
+        """Names of the registered backends (`wasmcore_register_backends`)."""
+        return sorted(self._backends)
+
+    def backend(self, name: str) -> Backend:
+        """The backend registered as `name`; ConfigError naming the installed ones if none."""
+        return self._lookup(self._backends, name, "backend")
+
+    def allocators(self) -> list[str]:
+        return sorted(self._allocators)
+
+    def allocator(self, name: str) -> Allocator:
+        return self._lookup(self._allocators, name, "allocation strategy")
+
+    def profilers(self) -> list[str]:
+        return sorted(self._profilers)
+
+    def profiler(self, name: str) -> Profiler:
+        return self._lookup(self._profilers, name, "profiler")
+
+    def _lookup(self, registry: dict[str, Any], name: str, what: str) -> Any:
+        try:
+            return registry[name]
+        except KeyError:
+            installed = ", ".join(sorted(registry)) or "none"
+            skipped = "".join(f"; {s.name} skipped ({s.reason})" for s in self.skipped)
+            raise ConfigError(f"unknown {what} {name!r}; installed {what}s: {installed}"
+                              f"{skipped}") from None
 
     # --- typed facade: one method per hook -----------------------------------------------------
     def register_settings(self) -> dict[str, type]:
@@ -173,8 +223,18 @@ class PluginManager(pluggy.PluginManager):
         return self.hook.wasmcore_deserialize(engine=engine, module=module, backend=backend,
                                               payload=payload, header=header)
 
+    def code_published(self, engine, module, functions) -> None:
+        if functions:
+            self.hook.wasmcore_code_published(engine=engine, module=module, functions=functions)
+
     def allocate(self, engine, store, module):
-        return self.hook.wasmcore_allocate(engine=engine, store=store, module=module)
+        allocation = self.hook.wasmcore_allocate(engine=engine, store=store, module=module)
+        if allocation is None:
+            raise PluginError("no allocator answered wasmcore_allocate")
+        return allocation
+
+    def release(self, engine, store, allocation) -> None:
+        self.hook.wasmcore_release(engine=engine, store=store, allocation=allocation)
 
     def instantiate(self, store, compiled, instance):
         handle = self.hook.wasmcore_instantiate(store=store, compiled=compiled, instance=instance)

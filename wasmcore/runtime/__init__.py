@@ -71,6 +71,19 @@ class MemoryInstance:
             self.native[1] = self.size
         return old_pages
 
+    def release(self) -> None:
+        """Its store is closed: every later access is out of bounds (size 0, for native code
+        too) and the pages go back to the system now; the mapping itself is unmapped when the
+        last reference goes (a live memoryview of it may still exist)."""
+        self.size = 0
+        self.maximum_pages = 0
+        if self.native is not None:
+            self.native[1] = 0
+        try:
+            self.data.madvise(mmap.MADV_DONTNEED)
+        except (AttributeError, OSError, ValueError):  # platform without it, or already closed
+            pass
+
     def read(self, start: int, stop: int) -> bytes:
         if not 0 <= start <= stop <= self.size:
             raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS)
@@ -207,11 +220,14 @@ class ModuleInstance:
     Index spaces list imports first. `elements[i]` / `datas[i]` are the segments' current
     contents (a list of references / bytes), emptied by elem.drop / data.drop.
     `exports` maps names to the runtime objects above. `handle` is whatever the backend's
-    `wasmcore_instantiate` returned; `store` is the owning Store.
+    `wasmcore_instantiate` returned; `store` is the owning Store. `host_calls[j]` is the
+    adapter the core made (once, through `wasmcore_host_call`) for imported function `j` if it
+    is a host function, else None. `allocation` is what the allocator handed out.
     """
 
     __slots__ = ("module", "compiled", "store", "types", "funcs", "tables", "memories",
-                 "globals", "elements", "datas", "exports", "handle", "name", "__weakref__")
+                 "globals", "elements", "datas", "exports", "handle", "name", "host_calls",
+                 "allocation", "__weakref__")
 
     def __init__(self, module: DecodedModule, compiled: Any, store: Any):
         self.module = module
@@ -227,6 +243,8 @@ class ModuleInstance:
         self.exports: dict[str, Any] = {}
         self.handle: Any = None
         self.name: str | None = module.names.module
+        self.host_calls: list[Any] = []
+        self.allocation: Any = None
 
 
 ExternInstance = FuncInstance | TableInstance | MemoryInstance | GlobalInstance

@@ -10,6 +10,7 @@ import sys
 from types import FunctionType
 
 from wasmcore.errors import WasmcoreError
+from wasmcore.plugin import PublishedFunction
 from wasmcore_interp import _numerics as N
 from wasmcore_interp import _runtime as R
 from wasmcore_interp import _simd as S
@@ -74,12 +75,24 @@ class InterpModule:
         self.label = module.names.module or (module.id[:12] if module.id else "module")
         self._codes: dict = {}
         self._sources: dict = {}
+        # After the pipeline has published the eager code, functions compiled on first call
+        # are published as they come (wasmcore_code_published).
+        self._engine = engine
+        self._publishing = False
         self._unmetered: dict = {}  # fuel on: code of static-cost functions without metering
         if sum(len(f.body) for f in module.functions) <= EAGER_INSTRUCTIONS:
             self.compile_all()
 
     def code_regions(self) -> list:
         return []
+
+    def published_functions(self) -> list:
+        self._publishing = True
+        return [self._published(j, code) for j, code in sorted(self._codes.items())]
+
+    def _published(self, func_index: int, code) -> PublishedFunction:
+        name = self.module.names.functions.get(func_index) or f"wasm-function[{func_index}]"
+        return PublishedFunction(func_index, name, code=code)
 
     def source(self, func_index: int) -> str:
         src = self._sources.get(func_index)
@@ -101,6 +114,9 @@ class InterpModule:
             module_code = compile(src, f"{R.WASM_FILENAME_PREFIX}{self.label}>", "exec")
             code = next(c for c in module_code.co_consts if hasattr(c, "co_code"))
             self._codes[func_index] = code
+            if self._publishing:
+                self._engine.plugins.code_published(self._engine, self.module,
+                                                    [self._published(func_index, code)])
         return code
 
     def unmetered_code(self, func_index: int):
@@ -156,7 +172,7 @@ class InterpInstance:
         for j, fi in enumerate(instance.funcs):
             ns[f"F{j}"] = fi
             if j < n_imports:
-                ns[f"f{j}"] = _import_callable(store, fi, instance)
+                ns[f"f{j}"] = _import_callable(fi, instance.host_calls[j])
             else:
                 stub = self._stub(j, fi)
                 ns[f"f{j}"] = stub
@@ -206,20 +222,11 @@ class InterpInstance:
         return fn
 
 
-def _import_callable(store, fi, instance):
+def _import_callable(fi, host_call):
+    """What interp code calls for an imported function: another interp function directly, a
+    host function through the adapter the core made at link time, else its generic invoke."""
     if fi.backend == "interp" and fi.native is not None:
         return R.native_of(fi)
-    if fi.host is not None:
-        engine = getattr(store, "engine", None)
-        adapter = None
-        hook = getattr(getattr(getattr(engine, "plugins", None), "hook", None),
-                       "wasmcore_host_call", None)
-        if hook is not None:
-            adapter = hook(store=store, func=fi, host=fi.host, backend="interp", instance=instance)
-        else:
-            from wasmcore_interp._host import host_adapter
-            adapter = host_adapter(store, fi, fi.host, instance)
-        if adapter is None or adapter is fi.invoke:
-            return R.foreign_adapter(fi.type, fi.invoke)
-        return adapter
-    return R.foreign_adapter(fi.type, fi.invoke)
+    if host_call is None or host_call is fi.invoke:
+        return R.foreign_adapter(fi.type, fi.invoke)
+    return host_call

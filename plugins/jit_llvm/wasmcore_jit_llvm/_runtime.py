@@ -16,7 +16,7 @@ import msgspec
 
 from wasmcore.kernel.artifact import engine_target, host_target
 from wasmcore.errors import Frame, Trap, TrapCode, WasmcoreError
-from wasmcore.plugin import CodeRegion, StashKey
+from wasmcore.plugin import CodeRegion, PublishedFunction, StashKey
 from wasmcore.runtime import GlobalInstance
 from wasmcore.syntax.types import ExternKind, ValueType
 from wasmcore_jit_llvm import _layout as L
@@ -178,6 +178,7 @@ class LLVMModule:
         self.unsupported = None  # a feature this backend cannot compile (none at present)
         self.epochs = bool(getattr(config, "epoch_interruption", False))
         self._regions: list = []
+        self._published: list = []
         self.addresses: dict = {}
         self.engine = None
         self.object_code = b""  # the relocatable object MCJIT loaded (the AOT payload)
@@ -260,9 +261,10 @@ class LLVMModule:
         fnames = module.names.functions
         for (addr, name), nxt in zip(ordered, ordered[1:] + [(None, None)]):
             size = (nxt[0] - addr) if nxt[0] is not None else 0
-            if name.startswith("f"):
+            if name.startswith("f") and name[1:].isdigit():
                 j = int(name[1:])
-                name = fnames.get(j) or f"wasm function {j}"
+                name = fnames.get(j) or f"wasm-function[{j}]"
+                self._published.append(PublishedFunction(j, name, addr, size))
             self._regions.append(CodeRegion(name, addr, size))
 
     def payload(self) -> bytes:
@@ -275,6 +277,10 @@ class LLVMModule:
 
     def code_regions(self) -> list:
         return list(self._regions)
+
+    def published_functions(self) -> list:
+        """The wasm functions' machine code (`wasmcore_code_published`)."""
+        return list(self._published)
 
 
 # --- store-level shared state ---------------------------------------------------------------------
@@ -654,7 +660,7 @@ def table_descriptor(table, state) -> int:
 class LLVMInstance:
     """Per-instance handle: the vmctx and the bindings of the instance's functions."""
 
-    def __init__(self, store, compiled: LLVMModule, instance, host_call):
+    def __init__(self, store, compiled: LLVMModule, instance):
         if compiled.unsupported:
             raise WasmcoreError(f"{compiled.unsupported} is not supported by the llvm backend yet")
         if compiled.foreign:
@@ -689,7 +695,7 @@ class LLVMInstance:
                 vm[layout.import_code(j)] = fi.native.code
                 vm[layout.import_vmctx(j)] = fi.native.vmctx
             else:
-                callable_ = host_call(fi) if fi.host is not None else None
+                callable_ = instance.host_calls[j]
                 vm[layout.import_code(j)] = compiled.addresses[f"host_{sig_key(fi.type)}"]
                 vm[layout.import_vmctx(j)] = state.host_record(fi, callable_)
         for j in range(n_imp, len(instance.funcs)):
