@@ -225,12 +225,12 @@ class Store:
 
     def set_wasi(self, wasi: Any) -> None:
         """Give this store's WASI functions their configuration (a `WasiConfig`)."""
-        from wasmcore._wasi_config import WasiConfig
+        from wasmcore.wasi import WASI_CONTEXT, WasiConfig
 
         if not isinstance(wasi, WasiConfig):
             raise TypeError("expected a WasiConfig")
         self.wasi_config = wasi
-        self.stash.pop("wasi", None)
+        self.stash.pop(WASI_CONTEXT, None)
 
     def gc(self) -> None:
         """Reference counting frees unreachable externrefs already; kept for wasmtime-py."""
