@@ -19,7 +19,7 @@ from wasmcore.errors import (ConfigError, DecodeError, ExitTrap, Frame, LinkErro
                              ValidationError, WasmcoreError, WasmtimeError)
 
 try:
-    from wasmcore._wasi_config import DirPerms, FilePerms, WasiConfig
+    from wasmcore.wasi.config import DirPerms, FilePerms, WasiConfig
 except ImportError:  # pragma: no cover - present once WASI lands
     pass
 

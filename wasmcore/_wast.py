@@ -36,7 +36,7 @@ class _Skip(Exception):
 
 def _spectest(store) -> dict[str, Any]:
     """The `spectest` host module every spec script imports."""
-    from wasmcore._func import host_func_instance
+    from wasmcore.api.func import host_func_instance
     from wasmcore.plugin import HostFunction
 
     def func(*params: ValueType):
@@ -82,7 +82,7 @@ class WastRunner:
         return wasmcore.Module(self.engine, encode_module(script_module.module))
 
     def _instantiate(self, module: "wasmcore.Module"):
-        from wasmcore._instantiate import instantiate
+        from wasmcore.exec.instantiate import instantiate
 
         externs = []
         for imp in module._module.imports:

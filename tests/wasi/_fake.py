@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 from wasmcore.runtime import MemoryInstance
 from wasmcore.syntax.types import Limits, MemoryType
-from wasmcore._wasi_config import WasiConfig
+from wasmcore.wasi import WASI_CONTEXT, WasiConfig
 from wasmcore_wasi_p1 import host_module
 
 
@@ -25,7 +25,7 @@ class Guest:
 
     @property
     def ctx(self):
-        return self.caller.store.stash["wasi"]
+        return self.caller.store.stash[WASI_CONTEXT]
 
     # memory helpers
     def alloc(self, size: int) -> int:

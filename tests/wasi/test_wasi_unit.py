@@ -7,7 +7,7 @@ import struct
 
 import pytest
 
-from wasmcore._wasi_config import DirPerms, FilePerms, WasiConfig
+from wasmcore.wasi import WASI_CONTEXT, DirPerms, FilePerms, WasiConfig
 from wasmcore.errors import ExitTrap
 from wasmcore_wasi_p1 import _errno as E
 from wasmcore_wasi_p1 import host_module
@@ -288,8 +288,8 @@ def test_context_is_per_store_and_reset_by_set_wasi():
     store = Store(Engine())
     cfg = WasiConfig()
     store.set_wasi(cfg)
-    store.stash["wasi"] = object()
+    store.stash[WASI_CONTEXT] = object()
     store.set_wasi(WasiConfig())
-    assert "wasi" not in store.stash
+    assert WASI_CONTEXT not in store.stash
     with pytest.raises(TypeError):
         store.set_wasi(object())

@@ -25,6 +25,7 @@ SUITES = [str(shared_dir() / "wasi-testsuite" / "tests" / lang / "testsuite" / "
 def run_one(wasm_path: str, engine=None) -> tuple[bool, str]:
     import wasmcore
     from wasmcore import ExitTrap, Linker, Module, Store, WasiConfig
+    from wasmcore.wasi import WASI_CONTEXT
 
     spec_path = wasm_path[:-5] + ".json"
     spec = {}
@@ -73,7 +74,7 @@ def run_one(wasm_path: str, engine=None) -> tuple[bool, str]:
             return False, f"stdout {cfg.stdout_captured!r} != {spec['stdout']!r}"
         return True, ""
     finally:
-        ctx = store.stash.get("wasi")
+        ctx = store.stash.get(WASI_CONTEXT)
         if ctx is not None:
             ctx.close_all()
         if tmp:

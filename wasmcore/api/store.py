@@ -238,8 +238,7 @@ class Store:
 
     def set_wasi(self, wasi: Any) -> None:
         """Give this store's WASI functions their configuration (a `WasiConfig`)."""
-        from wasmcore.wasi.config import WasiConfig
-        from wasmcore.wasi import WASI_CONTEXT
+        from wasmcore.wasi import WASI_CONTEXT, WasiConfig
 
         if not isinstance(wasi, WasiConfig):
             raise TypeError("expected a WasiConfig")

@@ -1,8 +1,11 @@
-"""WASI preview 1 errno values (typenames.witx order) and host-errno mapping."""
+"""WASI preview 1 errno values (typenames.witx order), and the mappings of host errnos and of
+the core sandbox's error kinds to them."""
 
 from __future__ import annotations
 
 import errno as _os_errno
+
+from wasmcore.wasi.errors import ErrorKind
 
 NAMES = (
     "success 2big acces addrinuse addrnotavail afnosupport again already badf badmsg busy "
@@ -38,3 +41,15 @@ class WasiError(Exception):
 
 def from_oserror(exc: OSError) -> int:
     return _HOST.get(exc.errno or 0, NAMES.index("io"))
+
+
+_KIND: dict[ErrorKind, int] = {kind: NAMES.index(name) for kind, name in (
+    (ErrorKind.NOT_CAPABLE, "notcapable"), (ErrorKind.NOT_PERMITTED, "perm"),
+    (ErrorKind.NO_ENTRY, "noent"), (ErrorKind.BAD_DESCRIPTOR, "badf"),
+    (ErrorKind.NOT_DIRECTORY, "notdir"), (ErrorKind.LOOP, "loop"),
+    (ErrorKind.NAME_TOO_LONG, "nametoolong"), (ErrorKind.INVALID, "inval"))}
+
+
+def from_kind(kind: ErrorKind) -> int:
+    """The errno of a `wasmcore.wasi.SandboxError`."""
+    return _KIND[kind]

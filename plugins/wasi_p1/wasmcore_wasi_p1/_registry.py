@@ -1,17 +1,30 @@
 """The table of WASI functions: `@wasi("name", "params")` registers an implementation taking
-`(ctx, mem, *args)`; the wrapper builds the context, catches WasiError/OSError -> errno."""
+`(ctx, mem, *args)` (`mem` a `wasmcore.runtime.guest_memory.GuestMemory` over the caller's
+exported "memory"); the wrapper builds the context and turns every failure into an errno:
+WasiError's own, a sandbox error's kind, a bad guest pointer (FAULT) or string (ILSEQ), a host
+OSError's errno."""
 
 from __future__ import annotations
 
 from wasmcore.errors import ExitTrap, Trap, WasmcoreError
+from wasmcore.runtime.guest_memory import GuestMemory, InvalidStringError, OutOfBoundsError
 from wasmcore.syntax.types import FuncType, ValueType
+from wasmcore.wasi.errors import SandboxError
 
 from ._context import context_of
-from ._errno import INVAL, NOSYS, WasiError, from_oserror
-from ._memory import memory_of
+from ._errno import FAULT, ILSEQ, INVAL, NOSYS, WasiError, from_kind, from_oserror
 
 FUNCTIONS: dict[str, tuple[FuncType, object]] = {}
 _VT = {"i": ValueType.I32, "I": ValueType.I64}
+
+
+def memory_of(caller) -> GuestMemory:
+    """The caller's memory: preview 1 finds it only as the export named "memory"."""
+    inst = caller.instance
+    mem = inst.exports.get("memory") if inst is not None else None
+    if mem is None:
+        raise WasiError(FAULT)
+    return GuestMemory(mem)
 
 
 def wasi(name: str, params: str, results: str = "i", needs_memory: bool = True):
@@ -26,6 +39,12 @@ def wasi(name: str, params: str, results: str = "i", needs_memory: bool = True):
                     return impl(ctx, mem, *args) or 0
                 except WasiError as exc:
                     return exc.errno
+                except SandboxError as exc:
+                    return from_kind(exc.kind)
+                except OutOfBoundsError:
+                    return FAULT
+                except InvalidStringError:
+                    return ILSEQ
                 except (WasmcoreError, Trap, ExitTrap):
                     raise
                 except OSError as exc:

@@ -4,15 +4,15 @@ from ._registry import wasi
 
 
 def _sizes(mem, items, count_ptr, size_ptr):
-    mem.set_u32(count_ptr, len(items))
-    mem.set_u32(size_ptr, sum(len(a) + 1 for a in items))
+    mem.store_u32(count_ptr, len(items))
+    mem.store_u32(size_ptr, sum(len(a) + 1 for a in items))
 
 
 def _get(mem, items, ptrs, buf):
     mem.check(ptrs, 4 * len(items))
     mem.check(buf, sum(len(a) + 1 for a in items))
     for i, item in enumerate(items):
-        mem.set_u32(ptrs + 4 * i, buf)
+        mem.store_u32(ptrs + 4 * i, buf)
         mem.write(buf, item + b"\0")
         buf += len(item) + 1
 

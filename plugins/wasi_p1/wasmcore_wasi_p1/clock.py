@@ -22,11 +22,11 @@ def clock_res_get(ctx, mem, clock_id, res_ptr):
         res = int(time.clock_getres(_CLOCKS[clock_id]) * 1e9) or 1
     except OSError:
         res = 1
-    mem.set_u64(res_ptr, res)
+    mem.store_u64(res_ptr, res)
 
 
 @wasi("clock_time_get", "iIi")
 def clock_time_get(ctx, mem, clock_id, precision, time_ptr):
     if clock_id not in _CLOCKS:
         return INVAL
-    mem.set_u64(time_ptr, now(clock_id))
+    mem.store_u64(time_ptr, now(clock_id))

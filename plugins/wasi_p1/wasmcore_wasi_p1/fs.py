@@ -1,17 +1,25 @@
-"""fd_* and path_*: files, directories and stdio, all paths resolved inside the sandbox."""
+"""fd_* and path_*: files, directories and stdio. Paths are resolved, and preopen permissions
+checked, by the core sandbox (`wasmcore.wasi.sandbox`); what is here is preview 1's: rights,
+oflags / fdflags, and the witx layouts of fdstat, filestat, prestat and dirent."""
 
 from __future__ import annotations
 
 import fcntl
 import os
 import stat as _stat
+import struct
+import time
 
-from ._context import (DIR_RIGHTS, FILE_RIGHTS, FT_CHAR, FT_DIR, FT_SYMLINK,
-                       R_FD_FILESTAT_SET_SIZE, R_FD_READ, R_FD_SEEK, R_FD_TELL, R_FD_WRITE,
-                       R_PATH_CREATE_FILE, R_PATH_FILESTAT_SET_SIZE, R_PATH_OPEN, Entry,
-                       filetype_of_mode)
-from ._errno import (BADF, EXIST, INVAL, ISDIR, NAMETOOLONG, NOENT, NOTCAPABLE, NOTDIR,
-                     NOTSUP, PERM, SPIPE, WasiError)
+from wasmcore.wasi.descriptors import DIRECTORY, FILE, STDIO
+from wasmcore.wasi.sandbox import (check_symlink_target, require_directory_write,
+                                   require_file_write, resolve)
+
+from ._context import (DIR_RIGHTS, FILE_RIGHTS, FT_CHAR, FT_DIR, R_FD_FILESTAT_SET_SIZE,
+                       R_FD_READ, R_FD_SEEK, R_FD_TELL, R_FD_WRITE, R_PATH_CREATE_FILE,
+                       R_PATH_FILESTAT_SET_SIZE, R_PATH_OPEN, Entry, filetype_of_mode,
+                       stdio_filetype)
+from ._errno import BADF, EXIST, INVAL, ISDIR, NAMETOOLONG, NOENT, NOTCAPABLE, NOTDIR, NOTSUP, \
+    SPIPE, WasiError
 from ._registry import s64, wasi
 
 # oflags / fdflags / fstflags / lookupflags
@@ -19,21 +27,26 @@ O_CREAT, O_DIRECTORY, O_EXCL, O_TRUNC = 1, 2, 4, 8
 FD_APPEND, FD_DSYNC, FD_NONBLOCK, FD_RSYNC, FD_SYNC = 1, 2, 4, 8, 16
 ATIM, ATIM_NOW, MTIM, MTIM_NOW = 1, 2, 4, 8
 SYMLINK_FOLLOW = 1
-_WRITE_PERM = 2
+
+# witx layouts
+_FILESTAT = struct.Struct("<QQBxxxxxxxQQQQQ")  # dev, ino, filetype, nlink, size, a/m/ctim
+_FDSTAT = struct.Struct("<BxHxxxxQQ")  # filetype, fdflags, rights base, rights inheriting
+_PRESTAT = struct.Struct("<BxxxI")  # tag (0: dir), name length
+_DIRENT = struct.Struct("<QQIBxxx")  # next cookie, ino, name length, filetype
 
 
 def _file(ctx, fd) -> Entry:
-    entry = ctx.get(fd)
-    if entry.kind == "dir":
+    entry = ctx.descriptors.get(fd)
+    if entry.kind == DIRECTORY:
         raise WasiError(ISDIR)
     return entry
 
 
 def _write_filestat(mem, ptr, st=None, filetype=None):
     if st is None:
-        mem.pack(ptr, "<QQBxxxxxxxQQQQQ", 0, 0, filetype or 0, 0, 0, 0, 0, 0)
+        mem.pack(ptr, _FILESTAT, 0, 0, filetype or 0, 0, 0, 0, 0, 0)
         return
-    mem.pack(ptr, "<QQBxxxxxxxQQQQQ", st.st_dev, st.st_ino,
+    mem.pack(ptr, _FILESTAT, st.st_dev, st.st_ino,
              filetype if filetype is not None else filetype_of_mode(st.st_mode),
              st.st_nlink, st.st_size, st.st_atime_ns, st.st_mtime_ns, st.st_ctime_ns)
 
@@ -41,7 +54,6 @@ def _write_filestat(mem, ptr, st=None, filetype=None):
 def _times(st, atim, mtim, flags):
     if flags & ~0xF or (flags & ATIM and flags & ATIM_NOW) or (flags & MTIM and flags & MTIM_NOW):
         raise WasiError(INVAL)
-    import time
     now = time.time_ns()
     a = atim if flags & ATIM else now if flags & ATIM_NOW else st.st_atime_ns
     m = mtim if flags & MTIM else now if flags & MTIM_NOW else st.st_mtime_ns
@@ -54,153 +66,134 @@ def _need(entry, rights):
         raise WasiError(NOTCAPABLE)
 
 
-def _need_dir_write(entry):
-    if not entry.dir_perms & _WRITE_PERM:
-        raise WasiError(PERM)
-
-
 # --- reading and writing ------------------------------------------------------------------
 
 @wasi("fd_write", "iiii")
 def fd_write(ctx, mem, fd, iovs, iovs_len, nwritten_ptr):
-    entry = ctx.get(fd)
-    data = mem.gather(iovs, iovs_len)
+    entry = ctx.descriptors.get(fd)
+    data = mem.gather(mem.ranges(iovs, iovs_len))
     mem.check(nwritten_ptr, 4)
-    if entry.kind == "stdio":
+    if entry.kind == STDIO:
         if not entry.writable:
             raise WasiError(BADF)
         n = entry.stream.write(data)
-    elif entry.kind == "dir" or not entry.writable:
+    elif entry.kind == DIRECTORY or not entry.writable:
         raise WasiError(BADF)
     else:
         _need(entry, R_FD_WRITE)
         n = os.write(entry.host_fd, data) if data else 0
-    mem.set_u32(nwritten_ptr, n)
+    mem.store_u32(nwritten_ptr, n)
 
 
 @wasi("fd_read", "iiii")
 def fd_read(ctx, mem, fd, iovs, iovs_len, nread_ptr):
-    entry = ctx.get(fd)
-    vecs = mem.iovecs(iovs, iovs_len)
+    entry = ctx.descriptors.get(fd)
+    vecs = mem.ranges(iovs, iovs_len)
     mem.check(nread_ptr, 4)
     total = sum(n for _, n in vecs)
-    if entry.kind == "stdio":
+    if entry.kind == STDIO:
         if not entry.readable:
             raise WasiError(BADF)
         data = entry.stream.read(total) if total else b""
-    elif entry.kind == "dir" or not entry.readable:
+    elif entry.kind == DIRECTORY or not entry.readable:
         raise WasiError(BADF)
     else:
         _need(entry, R_FD_READ)
         data = os.read(entry.host_fd, total) if total else b""
-    mem.set_u32(nread_ptr, mem.scatter(iovs, iovs_len, data))
+    mem.store_u32(nread_ptr, mem.scatter(vecs, data))
 
 
 @wasi("fd_pread", "iiiIi")
 def fd_pread(ctx, mem, fd, iovs, iovs_len, offset, nread_ptr):
     entry = _file(ctx, fd)
-    if entry.kind == "stdio":
+    if entry.kind == STDIO:
         raise WasiError(SPIPE)
     if not entry.readable:
         raise WasiError(BADF)
     _need(entry, R_FD_READ)
-    vecs = mem.iovecs(iovs, iovs_len)
+    vecs = mem.ranges(iovs, iovs_len)
     mem.check(nread_ptr, 4)
     total = sum(n for _, n in vecs)
     if s64(offset) < 0:
         raise WasiError(INVAL)
     data = os.pread(entry.host_fd, total, offset) if total else b""
-    mem.set_u32(nread_ptr, mem.scatter(iovs, iovs_len, data))
+    mem.store_u32(nread_ptr, mem.scatter(vecs, data))
 
 
 @wasi("fd_pwrite", "iiiIi")
 def fd_pwrite(ctx, mem, fd, iovs, iovs_len, offset, nwritten_ptr):
     entry = _file(ctx, fd)
-    if entry.kind == "stdio":
+    if entry.kind == STDIO:
         raise WasiError(SPIPE)
     if not entry.writable:
         raise WasiError(BADF)
     _need(entry, R_FD_WRITE)
     if s64(offset) < 0:
         raise WasiError(INVAL)
-    data = mem.gather(iovs, iovs_len)
+    data = mem.gather(mem.ranges(iovs, iovs_len))
     mem.check(nwritten_ptr, 4)
     n = os.pwrite(entry.host_fd, data, offset) if data else 0
-    mem.set_u32(nwritten_ptr, n)
+    mem.store_u32(nwritten_ptr, n)
 
 
 @wasi("fd_seek", "iIii")
 def fd_seek(ctx, mem, fd, offset, whence, newoffset_ptr):
-    entry = ctx.get(fd)
-    if entry.kind == "stdio":
+    entry = ctx.descriptors.get(fd)
+    if entry.kind == STDIO:
         raise WasiError(SPIPE)
-    if entry.kind == "dir":
+    if entry.kind == DIRECTORY:
         raise WasiError(BADF)
     if whence not in (0, 1, 2):
         raise WasiError(INVAL)
     _need(entry, R_FD_SEEK | R_FD_TELL if whence == 1 and offset == 0 else R_FD_SEEK)
     mem.check(newoffset_ptr, 8)
     pos = os.lseek(entry.host_fd, s64(offset), (os.SEEK_SET, os.SEEK_CUR, os.SEEK_END)[whence])
-    mem.set_u64(newoffset_ptr, pos)
+    mem.store_u64(newoffset_ptr, pos)
 
 
 @wasi("fd_tell", "ii")
 def fd_tell(ctx, mem, fd, offset_ptr):
-    entry = ctx.get(fd)
-    if entry.kind == "stdio":
+    entry = ctx.descriptors.get(fd)
+    if entry.kind == STDIO:
         raise WasiError(SPIPE)
-    if entry.kind == "dir":
+    if entry.kind == DIRECTORY:
         raise WasiError(BADF)
     _need(entry, R_FD_SEEK | R_FD_TELL)
-    mem.set_u64(offset_ptr, os.lseek(entry.host_fd, 0, os.SEEK_CUR))
+    mem.store_u64(offset_ptr, os.lseek(entry.host_fd, 0, os.SEEK_CUR))
 
 
 # --- fd metadata ------------------------------------------------------------------------------
 
 @wasi("fd_close", "i", needs_memory=False)
 def fd_close(ctx, mem, fd):
-    entry = ctx.get(fd)
-    del ctx.fds[fd]
-    if entry.kind == "stdio":
-        entry.stream.close()
-    else:
-        entry.close()
+    ctx.descriptors.remove(fd).close()
 
 
 @wasi("fd_renumber", "ii", needs_memory=False)
 def fd_renumber(ctx, mem, fd, to):
-    entry = ctx.get(fd)
-    target = ctx.get(to)
-    if fd == to:
-        return 0
-    if target.kind == "stdio":
-        target.stream.close()
-    else:
-        target.close()
-    ctx.fds[to] = entry
-    del ctx.fds[fd]
+    ctx.descriptors.renumber(fd, to)
 
 
 @wasi("fd_fdstat_get", "ii")
 def fd_fdstat_get(ctx, mem, fd, ptr):
-    entry = ctx.get(fd)
-    if entry.kind == "stdio":
-        filetype = entry.stream.filetype()
-    elif entry.kind == "dir":
+    entry = ctx.descriptors.get(fd)
+    if entry.kind == STDIO:
+        filetype = stdio_filetype(entry.stream)
+    elif entry.kind == DIRECTORY:
         filetype = FT_DIR
     else:
         filetype = filetype_of_mode(os.fstat(entry.host_fd).st_mode)
-    mem.pack(ptr, "<BxHxxxxQQ", filetype, entry.fdflags, entry.rights_base,
+    mem.pack(ptr, _FDSTAT, filetype, entry.fdflags, entry.rights_base,
              entry.rights_inheriting)
 
 
 @wasi("fd_fdstat_set_flags", "ii", needs_memory=False)
 def fd_fdstat_set_flags(ctx, mem, fd, flags):
-    entry = ctx.get(fd)
+    entry = ctx.descriptors.get(fd)
     if flags & ~0x1F:
         raise WasiError(INVAL)
-    if entry.kind != "file":
-        if entry.kind == "stdio":
+    if entry.kind != FILE:
+        if entry.kind == STDIO:
             entry.fdflags = flags & (FD_APPEND | FD_NONBLOCK)
             return 0
         raise WasiError(BADF)
@@ -212,12 +205,11 @@ def fd_fdstat_set_flags(ctx, mem, fd, flags):
         cur |= os.O_NONBLOCK
     fcntl.fcntl(entry.host_fd, fcntl.F_SETFL, cur)
     entry.fdflags = (entry.fdflags & ~(FD_APPEND | FD_NONBLOCK)) | (flags & (FD_APPEND | FD_NONBLOCK))
-    entry.append = bool(flags & FD_APPEND)
 
 
 @wasi("fd_fdstat_set_rights", "iII", needs_memory=False)
 def fd_fdstat_set_rights(ctx, mem, fd, base, inheriting):
-    entry = ctx.get(fd)
+    entry = ctx.descriptors.get(fd)
     if base & ~entry.rights_base or inheriting & ~entry.rights_inheriting:
         raise WasiError(NOTCAPABLE)
     entry.rights_base, entry.rights_inheriting = base, inheriting
@@ -225,8 +217,8 @@ def fd_fdstat_set_rights(ctx, mem, fd, base, inheriting):
 
 @wasi("fd_filestat_get", "ii")
 def fd_filestat_get(ctx, mem, fd, ptr):
-    entry = ctx.get(fd)
-    if entry.kind == "stdio":
+    entry = ctx.descriptors.get(fd)
+    if entry.kind == STDIO:
         if entry.stream.host_fd is not None:
             _write_filestat(mem, ptr, os.fstat(entry.stream.host_fd))
         else:
@@ -238,8 +230,8 @@ def fd_filestat_get(ctx, mem, fd, ptr):
 @wasi("fd_filestat_set_size", "iI", needs_memory=False)
 def fd_filestat_set_size(ctx, mem, fd, size):
     entry = _file(ctx, fd)
-    if entry.kind == "stdio" or not entry.writable:
-        raise WasiError(BADF if entry.kind != "stdio" else INVAL)
+    if entry.kind == STDIO or not entry.writable:
+        raise WasiError(BADF if entry.kind != STDIO else INVAL)
     _need(entry, R_FD_FILESTAT_SET_SIZE)
     if s64(size) < 0:
         raise WasiError(INVAL)
@@ -248,8 +240,8 @@ def fd_filestat_set_size(ctx, mem, fd, size):
 
 @wasi("fd_filestat_set_times", "iIIi", needs_memory=False)
 def fd_filestat_set_times(ctx, mem, fd, atim, mtim, flags):
-    entry = ctx.get(fd)
-    if entry.kind == "stdio":
+    entry = ctx.descriptors.get(fd)
+    if entry.kind == STDIO:
         raise WasiError(BADF if entry.stream.host_fd is None else NOTSUP)
     st = os.fstat(entry.host_fd)
     os.utime(entry.host_fd, ns=_times(st, atim, mtim, flags))
@@ -260,7 +252,7 @@ def fd_advise(ctx, mem, fd, offset, length, advice):
     entry = _file(ctx, fd)
     if advice > 5:
         raise WasiError(INVAL)
-    if entry.kind == "stdio":
+    if entry.kind == STDIO:
         raise WasiError(SPIPE)
     if s64(offset) < 0 or s64(length) < 0:
         raise WasiError(INVAL)
@@ -272,7 +264,7 @@ def fd_advise(ctx, mem, fd, offset, length, advice):
 @wasi("fd_allocate", "iII", needs_memory=False)
 def fd_allocate(ctx, mem, fd, offset, length):
     entry = _file(ctx, fd)
-    if entry.kind == "stdio":
+    if entry.kind == STDIO:
         raise WasiError(SPIPE)
     if not entry.writable:
         raise WasiError(BADF)
@@ -285,16 +277,16 @@ def fd_allocate(ctx, mem, fd, offset, length):
 
 @wasi("fd_datasync", "i", needs_memory=False)
 def fd_datasync(ctx, mem, fd):
-    entry = ctx.get(fd)
-    if entry.kind == "stdio":
+    entry = ctx.descriptors.get(fd)
+    if entry.kind == STDIO:
         raise WasiError(INVAL)
     os.fdatasync(entry.host_fd)
 
 
 @wasi("fd_sync", "i", needs_memory=False)
 def fd_sync(ctx, mem, fd):
-    entry = ctx.get(fd)
-    if entry.kind == "stdio":
+    entry = ctx.descriptors.get(fd)
+    if entry.kind == STDIO:
         raise WasiError(INVAL)
     os.fsync(entry.host_fd)
 
@@ -303,15 +295,15 @@ def fd_sync(ctx, mem, fd):
 
 @wasi("fd_prestat_get", "ii")
 def fd_prestat_get(ctx, mem, fd, ptr):
-    entry = ctx.get(fd)
+    entry = ctx.descriptors.get(fd)
     if entry.preopen is None:
         raise WasiError(BADF)
-    mem.pack(ptr, "<BxxxI", 0, len(entry.preopen.encode()))
+    mem.pack(ptr, _PRESTAT, 0, len(entry.preopen.encode()))
 
 
 @wasi("fd_prestat_dir_name", "iii")
 def fd_prestat_dir_name(ctx, mem, fd, path, path_len):
-    entry = ctx.get(fd)
+    entry = ctx.descriptors.get(fd)
     if entry.preopen is None:
         raise WasiError(BADF)
     name = entry.preopen.encode()
@@ -340,31 +332,30 @@ def _listing(entry: Entry) -> list:
 
 @wasi("fd_readdir", "iiiIi")
 def fd_readdir(ctx, mem, fd, buf, buf_len, cookie, bufused_ptr):
-    entry = ctx.get(fd)
-    if entry.kind != "dir":
-        raise WasiError(NOTDIR if entry.kind == "file" else BADF)
+    entry = ctx.descriptors.get(fd)
+    if entry.kind != DIRECTORY:
+        raise WasiError(NOTDIR if entry.kind == FILE else BADF)
     mem.check(buf, buf_len)
     mem.check(bufused_ptr, 4)
     if cookie == 0 or entry.dir_cache is None:
         entry.dir_cache = _listing(entry)
     out = bytearray()
-    import struct
     for index in range(cookie, len(entry.dir_cache)):
         name, ino, ft = entry.dir_cache[index]
-        out += struct.pack("<QQIBxxx", index + 1, ino, len(name), ft) + name
+        out += _DIRENT.pack(index + 1, ino, len(name), ft) + name
         if len(out) >= buf_len:
             break
     out = bytes(out[:buf_len])
     mem.write(buf, out)
-    mem.set_u32(bufused_ptr, len(out))
+    mem.store_u32(bufused_ptr, len(out))
 
 
 # --- paths ----------------------------------------------------------------------------------
 
 def _resolve(ctx, mem, fd, path_ptr, path_len, follow):
-    entry = ctx.get_dir(fd)
-    path = mem.string(path_ptr, path_len)
-    return entry, ctx.resolve(entry, path, follow)
+    entry = ctx.descriptors.directory(fd)
+    path = mem.read_string(path_ptr, path_len)
+    return entry, resolve(entry.host_fd, path, follow)
 
 
 @wasi("path_open", "iiiiiIIii")
@@ -381,8 +372,8 @@ def path_open(ctx, mem, fd, dirflags, path_ptr, path_len, oflags, rights_base, r
         write = bool(rights_base & (R_FD_WRITE | (1 << 22))) or bool(fdflags & FD_APPEND) \
             or bool(oflags & O_TRUNC)
         read = bool(rights_base & (R_FD_READ | (1 << 14)))
-        if (write or oflags & O_TRUNC) and not entry.file_perms & _WRITE_PERM:
-            raise WasiError(PERM)
+        if write or oflags & O_TRUNC:
+            require_file_write(entry)
         if write and not read:
             flags = os.O_WRONLY
         elif write:
@@ -390,7 +381,7 @@ def path_open(ctx, mem, fd, dirflags, path_ptr, path_len, oflags, rights_base, r
         else:
             flags = os.O_RDONLY
         if oflags & O_CREAT:
-            _need_dir_write(entry)
+            require_directory_write(entry)
             flags |= os.O_CREAT
         if oflags & O_EXCL:
             flags |= os.O_EXCL
@@ -414,9 +405,8 @@ def path_open(ctx, mem, fd, dirflags, path_ptr, path_len, oflags, rights_base, r
         try:
             st = os.fstat(host_fd)
             is_dir = _stat.S_ISDIR(st.st_mode)
-            new = Entry("dir" if is_dir else "file", host_fd, dir_perms=entry.dir_perms,
-                        file_perms=entry.file_perms, readable=read or not write,
-                        writable=write, append=bool(fdflags & FD_APPEND),
+            new = Entry(DIRECTORY if is_dir else FILE, host_fd, dir_perms=entry.dir_perms,
+                        file_perms=entry.file_perms, readable=read or not write, writable=write,
                         fdflags=fdflags & (FD_APPEND | FD_DSYNC | FD_NONBLOCK | FD_RSYNC | FD_SYNC),
                         rights_base=rights_base & entry.rights_inheriting
                         & (DIR_RIGHTS if is_dir else FILE_RIGHTS),
@@ -424,14 +414,14 @@ def path_open(ctx, mem, fd, dirflags, path_ptr, path_len, oflags, rights_base, r
         except BaseException:
             os.close(host_fd)
             raise
-        mem.set_u32(fd_ptr, ctx.insert(new))
+        mem.store_u32(fd_ptr, ctx.descriptors.insert(new))
 
 
 @wasi("path_create_directory", "iii")
 def path_create_directory(ctx, mem, fd, path_ptr, path_len):
     entry, res = _resolve(ctx, mem, fd, path_ptr, path_len, False)
     with res:
-        _need_dir_write(entry)
+        require_directory_write(entry)
         if res.name == ".":
             raise WasiError(EXIST)
         os.mkdir(res.name, 0o777, dir_fd=res.parent)
@@ -463,9 +453,9 @@ def path_link(ctx, mem, old_fd, old_flags, old_ptr, old_len, new_fd, new_ptr, ne
     with old:
         new_entry, new = _resolve(ctx, mem, new_fd, new_ptr, new_len, False)
         with new:
-            _need_dir_write(new_entry)
-            os.link(_slashed(old), _slashed(new), src_dir_fd=old.parent, dst_dir_fd=new.parent,
-                    follow_symlinks=False)
+            require_directory_write(new_entry)
+            os.link(old.slashed_name, new.slashed_name, src_dir_fd=old.parent,
+                    dst_dir_fd=new.parent, follow_symlinks=False)
 
 
 @wasi("path_readlink", "iiiiii")
@@ -476,14 +466,14 @@ def path_readlink(ctx, mem, fd, path_ptr, path_len, buf, buf_len, bufused_ptr):
         mem.check(bufused_ptr, 4)
         target = os.fsencode(os.readlink(res.name, dir_fd=res.parent))[:buf_len]
         mem.write(buf, target)
-        mem.set_u32(bufused_ptr, len(target))
+        mem.store_u32(bufused_ptr, len(target))
 
 
 @wasi("path_remove_directory", "iii")
 def path_remove_directory(ctx, mem, fd, path_ptr, path_len):
     entry, res = _resolve(ctx, mem, fd, path_ptr, path_len, False)
     with res:
-        _need_dir_write(entry)
+        require_directory_write(entry)
         if res.name == ".":
             raise WasiError(INVAL)
         os.rmdir(res.name, dir_fd=res.parent)
@@ -495,50 +485,35 @@ def path_rename(ctx, mem, fd, old_ptr, old_len, new_fd, new_ptr, new_len):
     with old:
         new_entry, new = _resolve(ctx, mem, new_fd, new_ptr, new_len, False)
         with new:
-            _need_dir_write(old_entry)
-            _need_dir_write(new_entry)
+            require_directory_write(old_entry)
+            require_directory_write(new_entry)
             if old.name == "." or new.name == ".":
-                raise WasiError(BADF if False else INVAL)
-            os.rename(_slashed(old), _slashed(new), src_dir_fd=old.parent, dst_dir_fd=new.parent)
+                raise WasiError(INVAL)
+            os.rename(old.slashed_name, new.slashed_name, src_dir_fd=old.parent,
+                      dst_dir_fd=new.parent)
 
 
 @wasi("path_symlink", "iiiii")
 def path_symlink(ctx, mem, old_ptr, old_len, fd, new_ptr, new_len):
-    target = mem.string(old_ptr, old_len)
+    target = mem.read_string(old_ptr, old_len)
     entry, res = _resolve(ctx, mem, fd, new_ptr, new_len, False)
     with res:
-        _need_dir_write(entry)
-        if target.startswith("/") or "\0" in target:
-            raise WasiError(NOTCAPABLE if target.startswith("/") else INVAL)
+        require_directory_write(entry)
+        check_symlink_target(target)
         if res.must_be_dir:
-            raise WasiError(NOENT if not _exists(res) else EXIST)
+            raise WasiError(EXIST if res.exists() else NOENT)
         if res.name == ".":
             raise WasiError(EXIST)
         os.symlink(target, res.name, dir_fd=res.parent)
-
-
-def _slashed(res) -> str:
-    """The final component, with its trailing slash restored (one component, no traversal)."""
-    return res.name + "/" if res.must_be_dir and res.name not in (".", "..") else res.name
-
-
-def _exists(res) -> bool:
-    try:
-        os.stat(res.name, dir_fd=res.parent, follow_symlinks=False)
-        return True
-    except OSError:
-        return False
 
 
 @wasi("path_unlink_file", "iii")
 def path_unlink_file(ctx, mem, fd, path_ptr, path_len):
     entry, res = _resolve(ctx, mem, fd, path_ptr, path_len, False)
     with res:
-        _need_dir_write(entry)
+        require_directory_write(entry)
         if res.must_be_dir:
             st = os.stat(res.name, dir_fd=res.parent, follow_symlinks=False)
             raise WasiError(ISDIR if _stat.S_ISDIR(st.st_mode) else NOTDIR)
         os.unlink(res.name, dir_fd=res.parent)
 
-
-_unused = (FT_SYMLINK, NOENT)

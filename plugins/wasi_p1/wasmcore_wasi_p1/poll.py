@@ -7,12 +7,14 @@ import select
 import struct
 import time
 
-from ._errno import BADF, INVAL, NOTSUP, WasiError
+from wasmcore.wasi.descriptors import DIRECTORY, FILE, STDIO
+
+from ._errno import BADF, INVAL, WasiError
 from ._registry import wasi
 from .clock import _CLOCKS, now
 
 _SUB = struct.Struct("<QB7xIxxxxQQH6x")  # userdata, tag, clock id, timeout, precision, flags
-_EVENT = "<QHBxxxxxQH6x"  # userdata, error, type, nbytes, flags (32 bytes)
+_EVENT = struct.Struct("<QHBxxxxxQH6x")  # userdata, error, type, nbytes, flags (32 bytes)
 
 
 @wasi("poll_oneoff", "iiii")
@@ -22,7 +24,7 @@ def poll_oneoff(ctx, mem, in_ptr, out_ptr, nsubs, nevents_ptr):
     mem.check(in_ptr, 48 * nsubs)
     mem.check(out_ptr, 32 * nsubs)
     mem.check(nevents_ptr, 4)
-    subs = [_SUB.unpack(mem.read(in_ptr + 48 * i, 48)) for i in range(nsubs)]
+    subs = [mem.unpack(in_ptr + 48 * i, _SUB) for i in range(nsubs)]
     events = []
     clocks = []
     waiting_fds = []
@@ -35,26 +37,26 @@ def poll_oneoff(ctx, mem, in_ptr, out_ptr, nsubs, nevents_ptr):
             clocks.append((deadline, a, userdata))
         elif tag in (1, 2):
             fd = a
-            entry = ctx.fds.get(fd)
+            entry = ctx.descriptors.lookup(fd)
             if entry is None:
                 events.append((userdata, BADF, tag, 0, 0))
                 continue
             nbytes = 0
-            if entry.kind == "file" and tag == 1:
+            if entry.kind == FILE and tag == 1:
                 try:
                     pos = os.lseek(entry.host_fd, 0, os.SEEK_CUR)
                     nbytes = max(0, os.fstat(entry.host_fd).st_size - pos)
                 except OSError:
                     pass
                 events.append((userdata, 0, tag, nbytes, 0))
-            elif entry.kind == "stdio" and tag == 1 and entry.stream.mode == "inherit" \
+            elif entry.kind == STDIO and tag == 1 and entry.stream.mode == "inherit" \
                     and entry.stream.host_fd is not None:
                 waiting_fds.append((entry.stream.host_fd, userdata))
-            elif entry.kind == "stdio" and tag == 1 and entry.stream.mode == "bytes":
+            elif entry.kind == STDIO and tag == 1 and entry.stream.mode == "bytes":
                 buf = entry.stream.input
                 nbytes = len(buf.getbuffer()) - buf.tell()
                 events.append((userdata, 0, tag, nbytes, 0))
-            elif entry.kind == "dir":
+            elif entry.kind == DIRECTORY:
                 events.append((userdata, BADF, tag, 0, 0))
             else:
                 events.append((userdata, 0, tag, 0, 0))
@@ -78,7 +80,5 @@ def poll_oneoff(ctx, mem, in_ptr, out_ptr, nsubs, nevents_ptr):
                     events.append((userdata, 0, 0, 0, 0))
     for i, ev in enumerate(events):
         mem.pack(out_ptr + 32 * i, _EVENT, *ev)
-    mem.set_u32(nevents_ptr, len(events))
+    mem.store_u32(nevents_ptr, len(events))
 
-
-_unused = NOTSUP

@@ -5,7 +5,7 @@ from ._registry import wasi
 
 
 def _check(ctx, fd):
-    return NOTSOCK if fd in ctx.fds else BADF
+    return NOTSOCK if fd in ctx.descriptors else BADF
 
 
 @wasi("sock_accept", "iii", needs_memory=False)

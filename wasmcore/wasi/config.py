@@ -1,5 +1,6 @@
 """`WasiConfig`: per-store WASI configuration (wasmtime-py's `WasiConfig`, plus in-memory
-stdin and captured stdout/stderr). Read by the WASI plugin when a store first calls WASI."""
+stdin and captured stdout/stderr), and the `DirPerms` / `FilePerms` a preopened directory
+grants. Read when a store first calls WASI, to build its `wasmcore.wasi.WasiContext`."""
 
 from __future__ import annotations
 
