@@ -621,7 +621,8 @@ def _define_integers(vt: ValueType, n: int) -> None:
         _define(f"{t}.{name}", (vt, vt), _I32, (lambda f: lambda a, b: int(f(a, b)))(fn))
     _define(f"{t}.eqz", (vt,), _I32, lambda a: int(a == 0))
     _define(f"{t}.clz", (vt,), vt, lambda a: n - a.bit_length())
-    _define(f"{t}.ctz", (vt,), vt, lambda a: n - len(format(a, "b").rstrip("0")) if a else n)
+    _define(f"{t}.ctz", (vt,), vt, lambda a: len(text := format(a, "b")) - len(text.rstrip("0"))
+            if a else n)
     _define(f"{t}.popcnt", (vt,), vt, lambda a: format(a, "b").count("1"))
     for k in (8, 16, 32):
         if k < n:
