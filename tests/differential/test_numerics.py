@@ -14,7 +14,9 @@ as their bits, through reinterpret, so NaN payloads and -0.0 are compared exactl
 Where the spec lets a NaN result be any NaN of a class (canonical or arithmetic, either sign),
 any member is accepted; a NaN of such a class flows on symbolically through abs/neg/copysign,
 and a tree whose result would expose its open payload (reinterpret) is not compared (hypothesis
-statistics count them).
+statistics count them). One known llvm deviation (a signalling NaN left unquieted when LLVM
+folds an identity like x * 1.0) is tolerated in the random trees and pinned down by the strict
+xfail `test_signalling_nan_through_folded_identity`.
 
 Run budget: the "differential-ci" hypothesis profile (the default) keeps this file around half
 a minute for both backends; WASMCORE_DIFFERENTIAL_PROFILE=differential-deep checks ten times as
