@@ -10,6 +10,7 @@ import sys
 from types import FunctionType
 
 from wasmcore.errors import WasmcoreError
+from wasmcore.exec import bulk
 from wasmcore.plugin import PublishedFunction
 from wasmcore_interp import _numerics as N
 from wasmcore_interp import _runtime as R
@@ -32,16 +33,15 @@ def _helpers() -> dict:
         s = struct.Struct(fmt)
         ns[f"_L{name}"] = s.unpack_from
         ns[f"_S{name}"] = s.pack_into
-    for name in dir(N):
-        obj = getattr(N, name)
-        if callable(obj) and not name.startswith("_") and name not in ("Trap", "TrapCode"):
-            ns[f"_{name}"] = obj
+    ns.update(N.helpers())
     ns.update({
         "_oob": R.oob, "_unreachable": R.unreachable,
-        "_mem_grow": R.mem_grow, "_mem_fill": R.mem_fill, "_mem_copy": R.mem_copy,
-        "_mem_init": R.mem_init, "_table_get": R.table_get, "_table_set": R.table_set,
-        "_table_grow": R.table_grow, "_table_fill": R.table_fill, "_table_copy": R.table_copy,
-        "_table_init": R.table_init, "_call_indirect": R.call_indirect,
+        "_mem_grow": bulk.memory_grow, "_mem_fill": bulk.memory_fill,
+        "_mem_copy": bulk.memory_copy, "_mem_init": bulk.memory_init,
+        "_table_get": bulk.table_get, "_table_set": bulk.table_set,
+        "_table_grow": bulk.table_grow, "_table_fill": bulk.table_fill,
+        "_table_copy": bulk.table_copy, "_table_init": bulk.table_init,
+        "_call_indirect": R.call_indirect,
         "_WasmcoreError": WasmcoreError, "_fabs": math.fabs, "_copysign": math.copysign, "_NAN": N.NAN,
     })
     ns.update(S.HELPERS)

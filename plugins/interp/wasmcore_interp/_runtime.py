@@ -1,6 +1,7 @@
-"""Helpers the generated code calls (bound into every instance namespace by name), plus the
-boundary adapters: bits-convention `invoke` wrappers, foreign-function adapters, host-function
-adapters and trap backtraces.
+"""Helpers the generated code calls (bound into every instance namespace by name; the bulk
+memory/table operations are the core's, `wasmcore.exec.bulk`), plus the boundary adapters:
+bits-convention `invoke` wrappers, foreign-function adapters, host-function adapters and trap
+backtraces.
 
 Calling convention of the generated ("native") functions: positional arguments in the interp
 representation (see `_numerics`), result None / the value / a tuple for several results.
@@ -16,8 +17,6 @@ from wasmcore.errors import Frame, Trap, TrapCode
 from wasmcore_interp import _numerics as N
 
 F32, F64, I32, I64, V128, FUNCREF, EXTERNREF = 0x7D, 0x7C, 0x7F, 0x7E, 0x7B, 0x70, 0x6F
-M32 = N.M32
-M64 = N.M64
 WASM_FILENAME_PREFIX = "<wasm "
 
 
@@ -26,81 +25,8 @@ def oob():
     raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS)
 
 
-def table_oob():
-    raise Trap(TrapCode.TABLE_OUT_OF_BOUNDS, "out of bounds table access")
-
-
 def unreachable():
     raise Trap(TrapCode.UNREACHABLE)
-
-
-# --- memory ------------------------------------------------------------------------------------
-def mem_grow(mem, delta: int) -> int:
-    return mem.grow(delta) & M32
-
-
-def mem_fill(mem, d: int, val: int, n: int) -> None:
-    if d + n > mem.size:
-        raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS)
-    if n:
-        mem.data[d:d + n] = bytes((val & 0xFF,)) * n
-
-
-def mem_copy(dmem, smem, d: int, s: int, n: int) -> None:
-    if s + n > smem.size or d + n > dmem.size:
-        raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS)
-    if n:
-        dmem.data[d:d + n] = smem.data[s:s + n]
-
-
-def mem_init(mem, datas: list, k: int, d: int, s: int, n: int) -> None:
-    seg = datas[k]
-    if s + n > len(seg) or d + n > mem.size:
-        raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS)
-    if n:
-        mem.data[d:d + n] = seg[s:s + n]
-
-
-# --- tables ------------------------------------------------------------------------------------
-def table_get(table, i: int):
-    e = table.elements
-    if i >= len(e):
-        table_oob()
-    return e[i]
-
-
-def table_set(table, i: int, v) -> None:
-    e = table.elements
-    if i >= len(e):
-        table_oob()
-    table.set(i, v)
-
-
-def table_grow(table, init, n: int) -> int:
-    return table.grow(n, init) & M32
-
-
-def table_fill(table, i: int, v, n: int) -> None:
-    e = table.elements
-    if i + n > len(e):
-        table_oob()
-    if n:
-        table.set_range(i, [v] * n)
-
-
-def table_copy(dt, st, d: int, s: int, n: int) -> None:
-    if s + n > len(st.elements) or d + n > len(dt.elements):
-        table_oob()
-    if n:
-        dt.set_range(d, st.elements[s:s + n])
-
-
-def table_init(table, elems: list, k: int, d: int, s: int, n: int) -> None:
-    seg = elems[k]
-    if s + n > len(seg) or d + n > len(table.elements):
-        table_oob()
-    if n:
-        table.set_range(d, seg[s:s + n])
 
 
 # --- calls -------------------------------------------------------------------------------------

@@ -8,10 +8,11 @@ call (`_v_<shape>_<op>`) or an inline expression (bitwise ops, splat, lane acces
 Integer add/sub/neg/abs, shifts, comparisons, min/max, avgr and saturating arithmetic are SWAR
 on the int; the rest goes through `int.to_bytes` and struct. f32 + - * / sqrt compute in double
 and round once to single (array 'f'); the other f32 operations use the scalar helpers of
-`_numerics` on raw u32 lane bits; moves, abs, neg and pmin/pmax never reinterpret lanes, so NaN
-payloads survive. f64 lanes are Python floats (struct '<d' keeps every bit pattern).
+`wasmcore.exec.numerics` on raw u32 lane bits; moves, abs, neg and pmin/pmax never reinterpret
+lanes, so NaN payloads survive. f64 lanes are Python floats (struct '<d' keeps every bit pattern).
 
-`translate(fc, ins)` is called by the function compiler for every opcode >= 0xFD << 16.
+`TRANSLATE` maps each SIMD opcode to its translation `(fc, ins) -> None` (`fc` the function
+compiler); `translate` reports the opcodes it lacks.
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ import struct
 from array import array
 
 from wasmcore.errors import WasmcoreError
+from wasmcore.exec import numerics as N
 from wasmcore.syntax import opcodes as op
-from wasmcore_interp import _numerics as N
+from wasmcore_interp._stack import F32, F64, I32, I64, V128, val
 
-I32, I64, F32, F64, V128 = 0x7F, 0x7E, 0x7D, 0x7C, 0x7B
 M32 = N.M32
 M64 = N.M64
 M128 = (1 << 128) - 1
@@ -471,15 +472,10 @@ HELPERS = {f"_v_{name}": fn for name, fn in H.items() if name.replace("_", ".", 
 
 
 # --- translation ----------------------------------------------------------------------------------
-def _val(it) -> str:
-    from wasmcore_interp._compiler import val
-    return val(it)
-
-
 def _call1(name, vt=V128, cond=False):
     def handler(fc, ins):
         a = fc.pop()
-        fc.push(fc.new(f"_v_{name}({_val(a)})", vt, a, cond=cond))
+        fc.push(fc.new(f"_v_{name}({val(a)})", vt, a, cond=cond))
     return handler
 
 
@@ -487,14 +483,14 @@ def _call2(name):
     def handler(fc, ins):
         b = fc.pop()
         a = fc.pop()
-        fc.push(fc.new(f"_v_{name}({_val(a)}, {_val(b)})", V128, a, b))
+        fc.push(fc.new(f"_v_{name}({val(a)}, {val(b)})", V128, a, b))
     return handler
 
 
 def _inline1(fmt, vt=V128, cond=False):
     def handler(fc, ins):
         a = fc.pop()
-        fc.push(fc.new(fmt.format(a=_val(a)), vt, a, cond=cond))
+        fc.push(fc.new(fmt.format(a=val(a)), vt, a, cond=cond))
     return handler
 
 
@@ -502,7 +498,7 @@ def _inline2(fmt):
     def handler(fc, ins):
         b = fc.pop()
         a = fc.pop()
-        fc.push(fc.new(fmt.format(a=_val(a), b=_val(b)), V128, a, b))
+        fc.push(fc.new(fmt.format(a=val(a), b=val(b)), V128, a, b))
     return handler
 
 
@@ -515,14 +511,14 @@ def _op_shuffle(fc, ins):
     b = fc.pop()
     a = fc.pop()
     lanes = tuple(ins[1])
-    fc.push(fc.new(f"_v_i8x16_shuffle({_val(a)}, {_val(b)}, {lanes!r})", V128, a, b))
+    fc.push(fc.new(f"_v_i8x16_shuffle({val(a)}, {val(b)}, {lanes!r})", V128, a, b))
 
 
 def _op_bitselect(fc, ins):
     c = fc.pop()
     b = fc.pop()
     a = fc.pop()
-    fc.push(fc.new(f"_v_v128_bitselect({_val(a)}, {_val(b)}, {_val(c)})", V128, a, b, c))
+    fc.push(fc.new(f"_v_v128_bitselect({val(a)}, {val(b)}, {val(c)})", V128, a, b, c))
 
 
 def _splat(bits):
@@ -535,7 +531,7 @@ def _splat(bits):
             v = (a.const & mask) * rep
             fc.stack.append(fc.const(hex(v), V128, v))
             return
-        fc.push(fc.new(f"(({_val(a)} & {mask:#x}) * {rep:#x})", V128, a))
+        fc.push(fc.new(f"(({val(a)} & {mask:#x}) * {rep:#x})", V128, a))
     return handler
 
 
@@ -545,7 +541,7 @@ def _op_f64_splat(fc, ins):
         v = a.const * REP64
         fc.stack.append(fc.const(hex(v), V128, v))
         return
-    fc.push(fc.new(f"(_d2q({_val(a)}) * {REP64:#x})", V128, a))
+    fc.push(fc.new(f"(_d2q({val(a)}) * {REP64:#x})", V128, a))
 
 
 def _extract(bits, vt, signed=False):
@@ -556,7 +552,7 @@ def _extract(bits, vt, signed=False):
     def handler(fc, ins):
         a = fc.pop()
         shift = ins[1] * bits
-        code = f"(({_val(a)} >> {shift}) & {mask:#x})" if shift else f"({_val(a)} & {mask:#x})"
+        code = f"(({val(a)} >> {shift}) & {mask:#x})" if shift else f"({val(a)} & {mask:#x})"
         if signed:
             code = f"((({code} ^ {sign:#x}) - {sign:#x}) & {M32:#x})"
         if f64:
@@ -573,10 +569,10 @@ def _replace(bits, f64=False):
         a = fc.pop()
         shift = ins[1] * bits
         keep = M128 ^ (mask << shift)
-        lane = f"_d2q({_val(x)})" if f64 else f"({_val(x)} & {mask:#x})"
+        lane = f"_d2q({val(x)})" if f64 else f"({val(x)} & {mask:#x})"
         if shift:
             lane = f"({lane} << {shift})"
-        fc.push(fc.new(f"(({_val(a)} & {keep:#x}) | {lane})", V128, a, x))
+        fc.push(fc.new(f"(({val(a)} & {keep:#x}) | {lane})", V128, a, x))
     return handler
 
 
@@ -605,7 +601,7 @@ def _op_store(fc, ins):
     fc.flush_impure(1)
     fc.atomize_top()
     a, ea, test = _mem_access(fc, ins, 16)
-    fc.emit(f"_v_v128_store(m{ins[3]}, {ea}, {_val(v)}) if {test} else _oob()")
+    fc.emit(f"_v_v128_store(m{ins[3]}, {ea}, {val(v)}) if {test} else _oob()")
 
 
 _LANE_LOAD = {1: "m{m}[{ea}]", 2: "_LH(m{m}, {ea})[0]", 4: "_LI(m{m}, {ea})[0]",
@@ -625,7 +621,7 @@ def _load_lane(width):
         keep = M128 ^ (mask << shift)
         loaded = _LANE_LOAD[width].format(m=ins[3], ea=ea)
         lane = f"({loaded} << {shift})" if shift else loaded
-        fc.push(fc.new(f"((({_val(v)} & {keep:#x}) | {lane}) if {test} else _oob())", V128, a, v,
+        fc.push(fc.new(f"((({val(v)} & {keep:#x}) | {lane}) if {test} else _oob())", V128, a, v,
                        impure=True))
     return handler
 
@@ -639,7 +635,7 @@ def _store_lane(width):
     def handler(fc, ins):
         v = fc.pop()
         shift = ins[4] * bits
-        code = f"(({_val(v)} >> {shift}) & {mask:#x})" if shift else f"({_val(v)} & {mask:#x})"
+        code = f"(({val(v)} >> {shift}) & {mask:#x})" if shift else f"({val(v)} & {mask:#x})"
         fc.push(fc.new(code, vt, v))
         fc.store(ins, vt, width, fmt)
     return handler
