@@ -14,7 +14,7 @@ from wasmcore.api.store import Store, StoreLimits, StoreLimitsBuilder
 from wasmcore.api.types import (ExportType, FuncType, GlobalType, ImportType, Limits, MemoryType,
                              TableType, ValType)
 from wasmcore.api.value import Val
-from wasmcore._wat import wat2wasm
+from wasmcore.text.wat import wat2wasm
 from wasmcore.errors import (ConfigError, DecodeError, ExitTrap, Frame, LinkError, Trap, TrapCode,
                              ValidationError, WasmcoreError, WasmtimeError)
 

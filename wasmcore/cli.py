@@ -337,7 +337,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 
 def cmd_wast(args: argparse.Namespace) -> int:
-    from wasmcore._wast import run_wast_file
+    from wasmcore.text.wast import run_wast_file
 
     config = _config_from(args)
     total_passed = total_failed = 0

@@ -14,7 +14,7 @@ from wasmcore.binary import decode_module, encode_module
 from wasmcore.errors import DecodeError
 from wasmcore.syntax.types import ExternKind, FuncType, SegmentMode, ValueType
 from wasmcore.text import parse_module, parse_script
-from wasmcore.text._parser import parse_float, parse_int
+from wasmcore.text._numbers import parse_float, parse_int
 
 TIERS = ("wasm-1.0", "wasm-2.0", "wasm-2.0-simd")
 _FILES = spec_tier_files(*TIERS) if (shared_dir() / "spec-testsuite").is_dir() else []

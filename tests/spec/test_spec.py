@@ -5,7 +5,7 @@ in `known_failures.py`, so a fix turns the run red until the list is updated."""
 import pytest
 
 import wasmcore
-from wasmcore._wast import run_wast_file
+from wasmcore.text.wast import run_wast_file
 from tests._shared import shared_dir, spec_tier_files
 from tests.spec.known_failures import KNOWN_FAILURES
 

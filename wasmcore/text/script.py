@@ -8,19 +8,9 @@ from typing import Any
 
 from wasmcore.errors import DecodeError
 from wasmcore.syntax.types import DecodedModule
-from wasmcore.text._parser import (
-    Node,
-    WStr,
-    read_sexprs,
-    _LANES,
-    build_module,
-    head,
-    is_id,
-    lane_value,
-    parse_float,
-    parse_int,
-    v128_from_lanes,
-)
+from wasmcore.text._lexer import Node, WStr, head, is_id, read_sexprs
+from wasmcore.text._module import build_module
+from wasmcore.text._numbers import LANE_SHAPES, lane_value, parse_float, parse_int, v128_from_lanes
 
 # --- data model -----------------------------------------------------------------------------------
 
@@ -221,10 +211,10 @@ class _ScriptParser:
             return Value("f64", parse_float(node[1], 64))
         if h == "v128.const":
             shape = node[1]
-            if shape not in _LANES:
+            if shape not in LANE_SHAPES:
                 raise DecodeError("unexpected token: bad v128 shape")
             lanes = [lane_value(shape, x) for x in node[2:]]
-            if len(lanes) != _LANES[shape][1]:
+            if len(lanes) != LANE_SHAPES[shape][1]:
                 raise DecodeError("unexpected token: wrong number of lanes")
             return Value("v128", v128_from_lanes(shape, lanes))
         if h == "ref.null":
@@ -241,7 +231,7 @@ class _ScriptParser:
         if h in ("f32.const", "f64.const") and len(node) == 2 and \
                 node[1] in ("nan:canonical", "nan:arithmetic"):
             return NanPattern(h[:3], node[1][4:])
-        if h == "v128.const" and len(node) > 2 and node[1] in _LANES and any(
+        if h == "v128.const" and len(node) > 2 and node[1] in LANE_SHAPES and any(
                 x in ("nan:canonical", "nan:arithmetic") for x in node[2:]):
             shape = node[1]
             lanes: list = []
