@@ -39,3 +39,32 @@ def json_from_wast(files: list[str], spec_root: Path, out_root: Path) -> dict[st
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         return dict(pool.map(convert, files))
+
+
+def install_distribution(source: Path, target: Path) -> None:
+    """pip-install a plugin distribution (no dependencies) into `target`, as a stranger's
+    plugin would be installed; the caller puts `target` on sys.path."""
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                    "--no-build-isolation", "--target", str(target), str(source)],
+                   check=True, capture_output=True)
+
+
+def importable_plugin(target: Path, package: str):
+    """Import `package` from `target` with its entry points visible; a generator for a
+    fixture: yields the module, then takes it off sys.path again."""
+    import importlib
+    import sys
+
+    from wasmcore.kernel.plugins import rescan_entry_points
+
+    sys.path.insert(0, str(target))
+    rescan_entry_points()
+    try:
+        yield importlib.import_module(package)
+    finally:
+        sys.path.remove(str(target))
+        sys.modules.pop(package, None)
+        rescan_entry_points()

@@ -11,9 +11,9 @@ import sys
 import pytest
 
 import wasmcore
-from wasmcore.kernel.plugins import PluginManager, rescan_entry_points
+from wasmcore.kernel.plugins import PluginManager
 from wasmcore.testing import installed_backends
-from tests._shared import PROJECT_ROOT, shared_dir
+from tests._shared import PROJECT_ROOT, importable_plugin, install_distribution, shared_dir
 
 EXAMPLE = PROJECT_ROOT / "examples" / "hostcall_tracer"
 
@@ -34,22 +34,13 @@ F64_1_5, F64_3_0 = 0x3FF8000000000000, 0x4008000000000000
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     target = tmp_path_factory.mktemp("site")
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                    "--no-build-isolation", "--target", str(target), str(EXAMPLE)],
-                   check=True, capture_output=True)
+    install_distribution(EXAMPLE, target)
     return target
 
 
 @pytest.fixture(scope="module")
 def tracer(site):
-    sys.path.insert(0, str(site))
-    rescan_entry_points()
-    import wasmcore_hostcall_tracer
-
-    yield wasmcore_hostcall_tracer
-    sys.path.remove(str(site))
-    sys.modules.pop("wasmcore_hostcall_tracer", None)
-    rescan_entry_points()
+    yield from importable_plugin(site, "wasmcore_hostcall_tracer")
 
 
 class Boom(Exception):

@@ -1,30 +1,18 @@
 """A third-party distribution, installed by the test, is discovered through its entry point."""
 
-import subprocess
-import sys
 
 import pytest
 
 import wasmcore
-from wasmcore.kernel.plugins import PluginManager, rescan_entry_points
-from tests._shared import PROJECT_ROOT
+from wasmcore.kernel.plugins import PluginManager
+from tests._shared import PROJECT_ROOT, importable_plugin, install_distribution
 
 
 @pytest.fixture(scope="module")
 def stranger(tmp_path_factory):
     target = tmp_path_factory.mktemp("site")
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                    "--no-build-isolation", "--target", str(target),
-                    str(PROJECT_ROOT / "tests" / "fixtures" / "stranger_plugin")],
-                   check=True, capture_output=True)
-    sys.path.insert(0, str(target))
-    rescan_entry_points()
-    import wasmcore_stranger
-
-    yield wasmcore_stranger
-    sys.path.remove(str(target))
-    sys.modules.pop("wasmcore_stranger", None)
-    rescan_entry_points()
+    install_distribution(PROJECT_ROOT / "tests" / "fixtures" / "stranger_plugin", target)
+    yield from importable_plugin(target, "wasmcore_stranger")
 
 
 def test_stranger_is_discovered_with_its_distribution(stranger):
