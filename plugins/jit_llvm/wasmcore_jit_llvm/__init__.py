@@ -24,7 +24,7 @@ from wasmcore.plugin import hookimpl
 def wasmcore_engine_created(engine):
     if getattr(engine.config, "backend", None) != "llvm":
         return
-    from wasmcore_jit_llvm._runtime import host_cpu_features
+    from wasmcore_jit_llvm._engine import host_cpu_features
     host_cpu_features()
 
 
@@ -32,7 +32,7 @@ def wasmcore_engine_created(engine):
 def wasmcore_compile(engine, module):
     if getattr(engine.config, "backend", None) != "llvm":
         return None
-    from wasmcore_jit_llvm._runtime import LLVMModule
+    from wasmcore_jit_llvm._compiled import LLVMModule
     return LLVMModule(engine, module)
 
 
@@ -51,8 +51,8 @@ def wasmcore_deserialize(engine, module, backend, payload, header):
 
     from wasmcore._artifact import engine_target, host_target
     from wasmcore.errors import WasmcoreError
-    from wasmcore_jit_llvm._runtime import (PAYLOAD_VERSION, LLVMModule, Payload,
-                                            host_cpu_features, object_digest)
+    from wasmcore_jit_llvm._compiled import PAYLOAD_VERSION, LLVMModule, Payload, object_digest
+    from wasmcore_jit_llvm._engine import host_cpu_features
 
     try:
         data = msgspec.msgpack.decode(payload, type=Payload)
@@ -78,7 +78,7 @@ def wasmcore_deserialize(engine, module, backend, payload, header):
 def wasmcore_instantiate(store, compiled, instance):
     if getattr(compiled, "backend", None) != "llvm":
         return None
-    from wasmcore_jit_llvm._runtime import LLVMInstance
+    from wasmcore_jit_llvm._instance import LLVMInstance
 
     hook = store.engine.plugins.hook.wasmcore_host_call
 
