@@ -100,7 +100,7 @@ def optimize(llmod, tm, opt: int) -> None:
             mpm.detach()
 
 
-# --- per engine ------------------------------------------------------------------------------------
+# --- per engine ---------------------------------------------------------------------------------
 class EngineState:
     """Per engine: canonical ids of function types (structural; 0 is the null entry). The
     vmctx type slots and table entries of every llvm instance in a store of this engine use

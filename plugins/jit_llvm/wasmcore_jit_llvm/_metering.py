@@ -212,7 +212,8 @@ class Metering:
     def entry_epoch_check(self):
         """At function entry: find which locals each check keeps alive and which loops need
         no header check (_liveness), then check on entry if this function does."""
-        live_at_entry, self.live_at_loops = live_locals(self.function.body) if self.epochs else (-1, {})
+        live_at_entry, self.live_at_loops = (live_locals(self.function.body) if self.epochs
+                                             else (-1, {}))
         self.call_checked_loops = call_checked_loops(self.function.body, self.mt.entry_checked) \
             if self.epochs else set()
         if self.j in self.mt.entry_checked:

@@ -31,7 +31,7 @@ def out_of_fuel_thunk(mt):
     rt.set_metadata("tbaa", mt.tbaa_ctx)
     zero = ir.Constant(I64, 0)
     b.ret(call_ptr(b, rt, RT_TYPE, [vmctx, ir.Constant(I32, L.RT_OUT_OF_FUEL), fn.args[1],
-                                     zero, zero, zero]))
+                                    zero, zero, zero]))
     return fn
 
 
