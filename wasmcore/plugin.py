@@ -255,8 +255,10 @@ class HostModule(Protocol):
 @dataclass
 class Allocation:
     """What `wasmcore_allocate` returns: the defined memories and tables of one instance, in
-    index order (imports excluded). `Store.close()` (or the store's collection) hands it back
-    through `wasmcore_release`; `slot` is the allocator's own bookkeeping."""
+    index order (imports excluded). `Store.close()` hands it back through `wasmcore_release`;
+    when the store is collected instead, the release gets the memories and the slot with an
+    empty table list (the tables are garbage by then). `slot` is the allocator's own
+    bookkeeping."""
 
     memories: list = field(default_factory=list)
     tables: list = field(default_factory=list)

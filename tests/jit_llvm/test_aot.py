@@ -42,7 +42,7 @@ def run_fib(engine, module, n=20):
 
 
 def object_machine(payload: bytes) -> int:
-    from wasmcore_jit_llvm._runtime import Payload
+    from wasmcore_jit_llvm._compiled import Payload
 
     obj = msgspec.msgpack.decode(payload, type=Payload).object_code
     assert obj[:4] == b"\x7fELF"
@@ -51,7 +51,7 @@ def object_machine(payload: bytes) -> int:
 
 def test_artifact_carries_object_code_and_loads_without_compiling(monkeypatch):
     import llvmlite.binding as llvm
-    from wasmcore_jit_llvm import _runtime
+    from wasmcore_jit_llvm import _compiled
 
     engine = engine_for()
     artifact = engine.precompile_module(FIB.read_bytes())
@@ -65,7 +65,7 @@ def test_artifact_carries_object_code_and_loads_without_compiling(monkeypatch):
     def no(*args, **kwargs):
         pytest.fail("compiled again while loading an artifact")
 
-    monkeypatch.setattr(_runtime, "ModuleTranslator", no)
+    monkeypatch.setattr(_compiled, "ModuleTranslator", no)
     monkeypatch.setattr(llvm, "create_pass_builder", no)
     monkeypatch.setattr(engine.plugins, "compile", no)
     module = w.Module.deserialize(engine, artifact)
@@ -81,8 +81,8 @@ def test_artifact_runs_in_another_process(tmp_path):
     path.write_bytes(engine_for().precompile_module(FIB.read_bytes()))
     script = (
         "import sys, wasmcore as w\n"
-        "from wasmcore_jit_llvm import _runtime\n"
-        "_runtime.ModuleTranslator = None  # loading must not translate\n"
+        "from wasmcore_jit_llvm import _compiled\n"
+        "_compiled.ModuleTranslator = None  # loading must not translate\n"
         "c = w.Config(); c.backend = 'llvm'; e = w.Engine(c)\n"
         "m = w.Module.deserialize_file(e, sys.argv[1]); s = w.Store(e)\n"
         "x = w.Instance(s, m, []).exports(s); x['_initialize'](s); print(x['run'](s, 25))\n")
@@ -109,7 +109,7 @@ def test_corrupt_payload_is_an_error():
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "empty", "one-bit"])
 def test_damaged_object_code_is_an_error_not_a_crash(damage):
-    from wasmcore_jit_llvm._runtime import Payload
+    from wasmcore_jit_llvm._compiled import Payload
 
     engine = engine_for()
     raw = decode(engine.precompile_module(FIB.read_bytes()))
@@ -164,11 +164,11 @@ def test_cli_cross_compile(tmp_path):
 
 
 def test_fuel_checks_survive_the_artifact(monkeypatch):
-    from wasmcore_jit_llvm import _runtime
+    from wasmcore_jit_llvm import _compiled
 
     engine = engine_for(consume_fuel=True)
     artifact = engine.precompile_module('(module (func (export "spin") (loop br 0)))')
-    monkeypatch.setattr(_runtime, "ModuleTranslator", None)  # loading must not translate
+    monkeypatch.setattr(_compiled, "ModuleTranslator", None)  # loading must not translate
     module = w.Module.deserialize(engine, artifact)
     store = w.Store(engine)
     store.set_fuel(1000)
@@ -179,13 +179,13 @@ def test_fuel_checks_survive_the_artifact(monkeypatch):
 def test_epoch_checks_survive_the_artifact(monkeypatch):
     """A loaded artifact checks the deadline on entering a function without an entry check of
     its own (one that makes no calls) as a compiled one does, and interrupts a loop."""
-    from wasmcore_jit_llvm import _runtime
+    from wasmcore_jit_llvm import _compiled
 
     engine = engine_for(epoch_interruption=True)
     artifact = engine.precompile_module('''(module
       (func (export "seven") (result i32) (i32.const 7))
       (func (export "spin") (loop br 0)))''')
-    monkeypatch.setattr(_runtime, "ModuleTranslator", None)  # loading must not translate
+    monkeypatch.setattr(_compiled, "ModuleTranslator", None)  # loading must not translate
     module = w.Module.deserialize(engine, artifact)
     store = w.Store(engine)
     exports = w.Instance(store, module, []).exports(store)

@@ -306,6 +306,27 @@ def test_state_shared_with_interp_instances(wat_to_binary):
     assert info.value.trap_code == w.TrapCode.TABLE_OUT_OF_BOUNDS
 
 
+def test_host_function_in_a_table_before_any_module_with_its_signature(wat_to_binary):
+    """A table entry for a host function calls the store's host trampoline of its signature.
+    Written from Python before any llvm module with that signature was compiled, the entry
+    had no code (call_indirect then jumped to address 0); it is filled in when an instance
+    of such a module joins the store."""
+    engine = engine_for("llvm")
+    store = w.Store(engine)
+    _, a = instance(engine, wat_to_binary('(module (table (export "t") 2 funcref))'), store)
+    # A signature no other test uses: no module anywhere has its trampoline yet.
+    ty = w.FuncType([w.ValType.f64(), w.ValType.i64(), w.ValType.f32(), w.ValType.f64()],
+                    [w.ValType.i64()])
+    a["t"].set(store, 1, w.Func(store, ty, lambda x, y, z, u: y + int(x) + int(z) + int(u)))
+    _, b = instance(engine, wat_to_binary("""(module
+      (type $t (func (param f64 i64 f32 f64) (result i64)))
+      (import "a" "t" (table 2 funcref))
+      (func (export "go") (result i64)
+        (call_indirect (type $t) (f64.const 1) (i64.const 40) (f32.const 1) (f64.const 2)
+                       (i32.const 1))))"""), store, [a["t"]])
+    assert b["go"](store) == 44
+
+
 def test_llvm_module_imports_interp_functions_and_globals(wat_to_binary):
     engine_i, engine_l = engine_for("interp"), engine_for("llvm")
     store_i = w.Store(engine_i)

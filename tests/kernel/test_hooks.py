@@ -283,11 +283,14 @@ def test_hook_wasmcore_release(backend, wat_to_binary):
     assert len(released) == 1
     with pytest.raises(WasmcoreError, match="closed"):
         wasmcore.Instance(store, module, [])
-    # A store that is dropped without close() is released when collected.
+    # A store that is dropped without close() is released when collected, also when its
+    # table holds its own functions (a cycle through the store).
     import gc
 
+    cyclic = wasmcore.Module(engine, wat_to_binary(
+        '(module (memory 1) (table 1 funcref) (elem (i32.const 0) $f) (func $f))'))
     store = wasmcore.Store(engine)
-    wasmcore.Instance(store, module, [])
+    wasmcore.Instance(store, cyclic, [])
     del store, memory
     gc.collect()
     assert released[-1] == (None, 1)

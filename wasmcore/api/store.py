@@ -231,10 +231,13 @@ class Store:
         self._limiter = StoreLimits()
         self.vm = VMState(self)
         self._allocations: list = []
+        # What the finalizer hands back if the store is collected rather than closed: each
+        # allocation's memories and slot, without its tables (a table's functions reach the
+        # store, and the finalizer's arguments must not, or the store is never collected).
+        self._receipts: list = []
         self._closed = False
-        # The finalizer holds the engine and the allocation list, never the store itself.
         self._finalizer = weakref.finalize(self, _release_allocations, self.engine,
-                                           self._allocations)
+                                           self._receipts)
 
     def set_wasi(self, wasi: Any) -> None:
         """Give this store's WASI functions their configuration (a `WasiConfig`)."""
@@ -253,6 +256,7 @@ class Store:
             return
         self._closed = True
         self._finalizer.detach()
+        self._receipts.clear()
         _release_allocations(self.engine, self._allocations, self)
         self.instances.clear()
         self.stash.clear()
@@ -260,6 +264,11 @@ class Store:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    def _track(self, allocation: Any) -> None:
+        """Keep an instance's allocation to hand back on close or collection."""
+        self._allocations.append(allocation)
+        self._receipts.append(type(allocation)(allocation.memories, [], allocation.slot))
 
     def _check_open(self) -> None:
         if self._closed:

@@ -108,7 +108,7 @@ def instantiate(store, module, externs: Sequence[Any]) -> ModuleInstance:
 
     allocation = engine.plugins.allocate(engine, store, decoded)
     instance.allocation = allocation
-    store._allocations.append(allocation)
+    store._track(allocation)
     instance.memories.extend(allocation.memories)
     instance.tables.extend(allocation.tables)
 

@@ -23,7 +23,7 @@ from wasmcore.plugin import Backend, hookimpl
 def wasmcore_engine_created(engine):
     if getattr(engine.config, "backend", None) != "llvm":
         return
-    from wasmcore_jit_llvm._runtime import host_cpu_features
+    from wasmcore_jit_llvm._engine import host_cpu_features
     host_cpu_features()
 
 
@@ -36,7 +36,7 @@ class LLVMBackend(Backend):
     })
 
     def compile(self, engine, module):
-        from wasmcore_jit_llvm._runtime import LLVMModule
+        from wasmcore_jit_llvm._compiled import LLVMModule
         return LLVMModule(engine, module)
 
     def serialize(self, engine, compiled):
@@ -49,8 +49,8 @@ class LLVMBackend(Backend):
 
         from wasmcore.kernel.artifact import engine_target, host_target
         from wasmcore.errors import WasmcoreError
-        from wasmcore_jit_llvm._runtime import (PAYLOAD_VERSION, LLVMModule, Payload,
-                                                host_cpu_features, object_digest)
+        from wasmcore_jit_llvm._compiled import PAYLOAD_VERSION, LLVMModule, Payload, object_digest
+        from wasmcore_jit_llvm._engine import host_cpu_features
 
         try:
             data = msgspec.msgpack.decode(payload, type=Payload)
@@ -72,7 +72,7 @@ class LLVMBackend(Backend):
         return LLVMModule(engine, module, payload=data)
 
     def instantiate(self, store, compiled, instance):
-        from wasmcore_jit_llvm._runtime import LLVMInstance
+        from wasmcore_jit_llvm._instance import LLVMInstance
         return LLVMInstance(store, compiled, instance)
 
     def host_call(self, store, func, host, instance):

@@ -1,11 +1,16 @@
 """Host functions called from llvm code: a bits-convention `invoke(*bits) -> tuple` per
-imported host function, knowing the calling instance (for `access_caller`)."""
+imported host function, knowing the calling instance (for `access_caller`), and the direct
+array-style handler generated for this plugin's own `HostCallable`s (`fast_handler`)."""
 
 from __future__ import annotations
 
+import functools
 from typing import Callable
 
 from wasmcore.runtime.values import convert_host_results as _results, to_python
+from wasmcore.syntax.types import ValueType
+
+_REFS = (ValueType.FUNCREF, ValueType.EXTERNREF)
 
 
 def _caller(store, instance):
@@ -51,8 +56,9 @@ class HostCallable:
         return self.invoke(*args)
 
 
-_I32, _I64, _F32, _F64 = 0x7F, 0x7E, 0x7D, 0x7C
-_factories: dict = {}
+# Handler factories are cached per signature and convention; they refer to nothing of a store
+# or module (those are their arguments), and the bound keeps a stream of types in check.
+FACTORY_CACHE_SIZE = 512
 
 
 def fast_handler(hc: HostCallable, state, status_exception: int, arr_type) -> Callable:
@@ -62,30 +68,39 @@ def fast_handler(hc: HostCallable, state, status_exception: int, arr_type) -> Ca
 
     host = hc.host
     params, results = tuple(host.type.params), tuple(int(t) for t in host.type.results)
-    bits = host.convention == "bits"
+    factory = _fast_handler_factory(params, results, host.convention == "bits",
+                                    bool(host.access_caller), status_exception)
+    caller = _caller(hc.store, hc.instance) if host.access_caller else None
+    return factory(host.callable, state, arr_type, caller, hc.store, state.obj, state.handle,
+                   V.to_python, V.from_python, V.f32_from_bits, V.f64_from_bits, _results)
+
+
+@functools.lru_cache(maxsize=FACTORY_CACHE_SIZE)
+def _fast_handler_factory(params: tuple, results: tuple, bits: bool, access_caller: bool,
+                          status_exception: int):
     args = []
     for i, vt in enumerate(params):
         x = f"a[{i}]"
-        if vt in (0x70, 0x6F):
+        if vt in _REFS:
             args.append(f"_obj({x})" if bits else f"_to_py({vt}, _obj({x}), store)")
         elif bits:
             args.append(x)
-        elif vt == _I32:
+        elif vt == ValueType.I32:
             args.append(f"(({x} ^ 0x80000000) - 0x80000000)")
-        elif vt == _I64:
+        elif vt == ValueType.I64:
             args.append(f"(({x} ^ 0x8000000000000000) - 0x8000000000000000)")
-        elif vt == _F32:
+        elif vt == ValueType.F32:
             args.append(f"_f32({x})")
         else:
             args.append(f"_f64({x})")
-    if host.access_caller:
+    if access_caller:
         args.insert(0, "caller")
     lines = ["def _make(fn, state, ARR, caller, store, _obj, _h, _to_py, _from_py, _f32, _f64, _res):",
              "    def handler(rec, p):", "        try:", "            a = ARR.from_address(p)",
              f"            r = fn({', '.join(args)})"]
 
     def out(vt, expr):
-        if vt in (0x70, 0x6F):
+        if vt in _REFS:
             return f"_h({expr})" if bits else f"_h(_from_py({vt}, {expr}, store))"
         return expr if bits else f"_from_py({vt}, {expr}, store)"
 
@@ -102,12 +117,6 @@ def fast_handler(hc: HostCallable, state, status_exception: int, arr_type) -> Ca
     lines += ["            return 0", "        except BaseException as error:",
               "            state.pending = error", f"            return {status_exception}",
               "    return handler"]
-    key = (params, results, bits, host.access_caller)
-    factory = _factories.get(key)
-    if factory is None:
-        ns: dict = {}
-        exec(compile("\n".join(lines) + "\n", "<wasm-llvm host>", "exec"), ns)
-        factory = _factories[key] = ns["_make"]
-    caller = _caller(hc.store, hc.instance) if host.access_caller else None
-    return factory(host.callable, state, arr_type, caller, hc.store, state.obj, state.handle,
-                   V.to_python, V.from_python, V.f32_from_bits, V.f64_from_bits, _results)
+    namespace: dict = {}
+    exec(compile("\n".join(lines) + "\n", "<wasm-llvm host>", "exec"), namespace)
+    return namespace["_make"]

@@ -28,7 +28,6 @@ BT_CAP = 64
 # A TrapCode with its default message is its value + 1.
 STATUS_HOST_EXCEPTION = 100   # a Python exception is pending in the store state
 STATUS_TABLE_ACCESS = 101     # TABLE_OUT_OF_BOUNDS, worded for table.get/set/fill/copy/init
-STATUS_UNSUPPORTED = 102      # an instruction this backend does not execute yet
 
 
 def status_of(code: TrapCode) -> int:

@@ -13,7 +13,7 @@ two of those are redundant and left out:
   passes that check on every turn, so its header needs none.
 
 An epoch check that finds the deadline reached continues in a second copy of the function and
-passes it the locals (see FunctionTranslator.epoch_check). Passing a dead local would keep it
+passes it the locals (see _metering.Metering.epoch_check). Passing a dead local would keep it
 alive, in a register or a spill slot, through the whole loop; this backward analysis over the
 structured control flow finds the locals some path may still read before writing.
 """

@@ -44,6 +44,8 @@ _write_fd = -1   # our pipe's write end while it is the wakeup fd of this proces
 _owner_pid = -1  # the process that installed it (a fork child must install its own)
 
 
+# Process-wide like the wakeup fd; they hold a StoreState only while its code runs (`running`)
+# or until the main thread's next poll gives a forced cell back (`_forced`).
 running: list = []  # (thread ident, StoreState) of epoch-enabled stores inside wasm, innermost last
 
 FORCED = (1 << 64) - 1  # an epoch cell value at or past every deadline

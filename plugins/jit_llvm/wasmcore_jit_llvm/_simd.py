@@ -11,7 +11,7 @@ counts are masked by the lane width, min/max follow the NaN and -0 rules (not mi
 pmin/pmax are selects, swizzle gives 0 for an index >= 16, narrow saturates,
 trunc_sat uses llvm.fpto[su]i.sat, abs of INT_MIN stays INT_MIN.
 
-`translate(ft, ins)` is called by FunctionTranslator.step for every opcode >= 0xFD << 16.
+`translate(ft, ins)` is called by FunctionTranslator.step for every opcode with the SIMD prefix.
 """
 
 from __future__ import annotations
